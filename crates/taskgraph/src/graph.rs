@@ -1,0 +1,1 @@
+//! Task graphs over labels (placeholder until written).

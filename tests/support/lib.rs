@@ -1,0 +1,1 @@
+//! Helpers shared by the golden-file tests and the benchmarks.
