@@ -1,0 +1,523 @@
+//! JSON output identical to Python's `json.dumps` with `ensure_ascii=True`.
+//!
+//! The full task graph can be ~90 MB of JSON, so the writer appends to one
+//! buffer, copies runs of plain ASCII in bulk and allocates nothing per
+//! node (the scratch vectors for sorting keys are reused across maps).
+
+use std::io;
+
+use super::float::write_float_repr;
+use crate::error::{Error, ErrorKind, Result};
+use crate::value::Value;
+
+/// Separators and indentation, named after the Python call producing them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonLayout {
+    /// `indent=2, separators=(",", ": ")`.
+    Pretty,
+    /// `separators=(",", ":")`, no newlines (taskgraph's `util.json.dumps`).
+    Compact,
+    /// Python's default: `separators=(", ", ": ")`, no newlines.
+    Spaced,
+}
+
+/// How to write a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JsonStyle {
+    pub layout: JsonLayout,
+    /// `sort_keys=True`: keys in code point order, which is UTF-8 byte
+    /// order. Otherwise maps keep their insertion order.
+    pub sort_keys: bool,
+}
+
+impl JsonStyle {
+    /// `json.dumps(v, sort_keys=True, indent=2, separators=(",", ": "))`.
+    pub const PRETTY: JsonStyle = JsonStyle {
+        layout: JsonLayout::Pretty,
+        sort_keys: true,
+    };
+}
+
+/// `json.dumps(v, sort_keys=True, indent=2, separators=(",", ": "))`, the
+/// form of every graph artifact.
+pub fn json_pretty(value: &Value) -> Result<String> {
+    json_to_string(value, JsonStyle::PRETTY)
+}
+
+/// `json.dumps(v, separators=(",", ":"), sort_keys=...)`.
+pub fn json_compact(value: &Value, sort_keys: bool) -> Result<String> {
+    json_to_string(
+        value,
+        JsonStyle {
+            layout: JsonLayout::Compact,
+            sort_keys,
+        },
+    )
+}
+
+/// `json.dumps(v)` with Python's default separators, keys unsorted.
+pub fn json_stdlib(value: &Value) -> Result<String> {
+    json_to_string(
+        value,
+        JsonStyle {
+            layout: JsonLayout::Spaced,
+            sort_keys: false,
+        },
+    )
+}
+
+/// Writes `value` in `style` to a new string.
+pub fn json_to_string(value: &Value, style: JsonStyle) -> Result<String> {
+    let mut out = String::new();
+    write_json_into(&mut out, value, style)?;
+    Ok(out)
+}
+
+/// Appends `value` in `style` to `out`.
+pub fn write_json_into(out: &mut String, value: &Value, style: JsonStyle) -> Result<()> {
+    let mut emitter = Emitter::new(StringSink(out), style);
+    emitter.value(value)
+}
+
+/// Streams `value` in `style` to `writer` through a 64 KiB buffer. A write
+/// failure is reported as a JSON error carrying the I/O error's text; the
+/// caller knows which file it was writing and can say so.
+pub fn write_json<W: io::Write>(writer: W, value: &Value, style: JsonStyle) -> Result<()> {
+    let sink = WriterSink {
+        writer,
+        buf: String::with_capacity(FLUSH_AT + 4096),
+    };
+    let mut emitter = Emitter::new(sink, style);
+    emitter.value(value)?;
+    emitter.sink.flush()
+}
+
+/// Where the emitter's text goes.
+trait Sink {
+    fn buf(&mut self) -> &mut String;
+
+    /// Called between values, where it is safe to hand text on.
+    fn checkpoint(&mut self) -> Result<()>;
+}
+
+struct StringSink<'a>(&'a mut String);
+
+impl Sink for StringSink<'_> {
+    fn buf(&mut self) -> &mut String {
+        self.0
+    }
+
+    fn checkpoint(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+const FLUSH_AT: usize = 64 * 1024;
+
+struct WriterSink<W> {
+    writer: W,
+    buf: String,
+}
+
+impl<W: io::Write> WriterSink<W> {
+    fn flush(&mut self) -> Result<()> {
+        self.writer
+            .write_all(self.buf.as_bytes())
+            .and_then(|()| self.writer.flush())
+            .map_err(write_error)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl<W: io::Write> Sink for WriterSink<W> {
+    fn buf(&mut self) -> &mut String {
+        &mut self.buf
+    }
+
+    fn checkpoint(&mut self) -> Result<()> {
+        if self.buf.len() >= FLUSH_AT {
+            self.writer
+                .write_all(self.buf.as_bytes())
+                .map_err(write_error)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+fn write_error(err: io::Error) -> Error {
+    Error::new(ErrorKind::Json(format!("cannot write JSON: {err}")))
+}
+
+/// Walks a value tree and writes it.
+struct Emitter<'v, S> {
+    sink: S,
+    style: JsonStyle,
+    depth: usize,
+    /// One reusable vector per nesting level for sorting a map's entries.
+    scratch: Vec<Vec<(&'v str, &'v Value)>>,
+}
+
+impl<'v, S: Sink> Emitter<'v, S> {
+    fn new(sink: S, style: JsonStyle) -> Self {
+        Emitter {
+            sink,
+            style,
+            depth: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn value(&mut self, value: &'v Value) -> Result<()> {
+        let out = self.sink.buf();
+        match value {
+            Value::Null => out.push_str("null"),
+            Value::Bool(true) => out.push_str("true"),
+            Value::Bool(false) => out.push_str("false"),
+            Value::Int(i) => write_int(out, *i),
+            Value::Float(f) => write_float(out, *f),
+            Value::Str(s) => write_json_str(out, s),
+            Value::List(items) => return self.list(items),
+            Value::Map(map) => return self.map(map),
+            Value::Timestamp(_) => {
+                return Err(Error::new(ErrorKind::Json(format!(
+                    "Object of type {} is not JSON serializable",
+                    value.type_name()
+                ))));
+            }
+        }
+        Ok(())
+    }
+
+    fn list(&mut self, items: &'v [Value]) -> Result<()> {
+        if items.is_empty() {
+            self.sink.buf().push_str("[]");
+            return Ok(());
+        }
+
+        self.sink.buf().push('[');
+        self.depth += 1;
+        for (i, item) in items.iter().enumerate() {
+            self.separator(i == 0);
+            self.value(item)?;
+            self.sink.checkpoint()?;
+        }
+        self.depth -= 1;
+        self.newline();
+        self.sink.buf().push(']');
+        Ok(())
+    }
+
+    fn map(&mut self, map: &'v crate::value::Map) -> Result<()> {
+        if map.is_empty() {
+            self.sink.buf().push_str("{}");
+            return Ok(());
+        }
+
+        let mut entries = self.take_scratch();
+        entries.extend(map.iter().map(|(k, v)| (k.as_str(), v)));
+        if self.style.sort_keys {
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        }
+
+        self.sink.buf().push('{');
+        self.depth += 1;
+        let result = self.entries(&entries);
+        self.depth -= 1;
+        self.give_back_scratch(entries);
+        result?;
+
+        self.newline();
+        self.sink.buf().push('}');
+        Ok(())
+    }
+
+    fn entries(&mut self, entries: &[(&'v str, &'v Value)]) -> Result<()> {
+        let colon = if self.style.layout == JsonLayout::Compact {
+            ":"
+        } else {
+            ": "
+        };
+        for (i, (key, item)) in entries.iter().enumerate() {
+            self.separator(i == 0);
+            let out = self.sink.buf();
+            write_json_str(out, key);
+            out.push_str(colon);
+            self.value(item)?;
+            self.sink.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// What goes before an element: a comma unless it is the first, then
+    /// the line break and indentation of the pretty layout.
+    fn separator(&mut self, first: bool) {
+        let out = self.sink.buf();
+        match (self.style.layout, first) {
+            (JsonLayout::Spaced, false) => out.push_str(", "),
+            (JsonLayout::Pretty | JsonLayout::Compact, false) => out.push(','),
+            (_, true) => {}
+        }
+        self.newline();
+    }
+
+    fn newline(&mut self) {
+        if self.style.layout != JsonLayout::Pretty {
+            return;
+        }
+        let out = self.sink.buf();
+        out.push('\n');
+        let mut spaces = self.depth * 2;
+        while spaces > 0 {
+            let chunk = spaces.min(INDENT.len());
+            out.push_str(&INDENT[..chunk]);
+            spaces -= chunk;
+        }
+    }
+
+    fn take_scratch(&mut self) -> Vec<(&'v str, &'v Value)> {
+        self.scratch.pop().unwrap_or_default()
+    }
+
+    fn give_back_scratch(&mut self, mut entries: Vec<(&'v str, &'v Value)>) {
+        entries.clear();
+        self.scratch.push(entries);
+    }
+}
+
+const INDENT: &str = "                                                                ";
+
+/// Ints in decimal without going through `fmt`.
+fn write_int(out: &mut String, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    let mut rest = value.unsigned_abs();
+    loop {
+        digits[len] = b'0' + (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push('-');
+    }
+    out.extend(digits[..len].iter().rev().map(|&d| char::from(d)));
+}
+
+/// Floats as `repr()` does, with Python's JSON names for the non-finite.
+fn write_float(out: &mut String, value: f64) {
+    if value.is_nan() {
+        out.push_str("NaN");
+    } else if value.is_infinite() {
+        out.push_str(if value > 0.0 { "Infinity" } else { "-Infinity" });
+    } else {
+        write_float_repr(out, value);
+    }
+}
+
+/// Which bytes are copied as they are: printable ASCII except `"` and
+/// `\`. Controls, DEL and every byte of a non-ASCII character get escaped.
+const fn plain_bytes() -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        table[b] = b != b'"' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    table
+}
+
+const PLAIN: [bool; 256] = plain_bytes();
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes `s` as a JSON string literal with every non-ASCII character as
+/// `\uXXXX` (a surrogate pair above the BMP).
+pub(super) fn write_json_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut run_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if PLAIN[usize::from(bytes[i])] {
+            i += 1;
+            continue;
+        }
+        out.push_str(&s[run_start..i]);
+        let c = s[i..].chars().next().unwrap_or('\u{fffd}');
+        write_escape(out, c);
+        i += c.len_utf8();
+        run_start = i;
+    }
+    out.push_str(&s[run_start..]);
+    out.push('"');
+}
+
+fn write_escape(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        _ => {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write_unicode_escape(out, *unit);
+            }
+        }
+    }
+}
+
+fn write_unicode_escape(out: &mut String, unit: u16) {
+    out.push_str("\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(char::from(HEX[usize::from((unit >> shift) & 0xf)]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map;
+    use crate::value::Timestamp;
+
+    fn sample() -> Value {
+        Value::List(vec![
+            Value::Float(f64::NAN),
+            Value::Float(f64::INFINITY),
+            Value::Float(f64::NEG_INFINITY),
+            Value::Float(1e16),
+            Value::from("é😀\u{2028}\u{0}\u{1f}\u{7f}\"\\/\u{8}\u{c}\n\r\t"),
+            Value::Map(
+                map! {"b" => map! {}, "a" => Value::List(vec![]), "c" => Value::List(vec![Value::Map(map! {})])},
+            ),
+        ])
+    }
+
+    #[test]
+    fn pretty_matches_python() {
+        // json.dumps(sample, sort_keys=True, indent=2, separators=(",", ": "))
+        let expected = r#"[
+  NaN,
+  Infinity,
+  -Infinity,
+  1e+16,
+  "\u00e9\ud83d\ude00\u2028\u0000\u001f\u007f\"\\/\b\f\n\r\t",
+  {
+    "a": [],
+    "b": {},
+    "c": [
+      {}
+    ]
+  }
+]"#;
+        assert_eq!(json_pretty(&sample()).ok().as_deref(), Some(expected));
+    }
+
+    #[test]
+    fn empty_containers_at_top_level() {
+        assert_eq!(
+            json_pretty(&Value::Map(map! {})).ok().as_deref(),
+            Some("{}")
+        );
+        assert_eq!(
+            json_pretty(&Value::List(vec![])).ok().as_deref(),
+            Some("[]")
+        );
+    }
+
+    #[test]
+    fn compact_and_stdlib_separators() {
+        let value = Value::Map(map! {
+            "b" => 1,
+            "a" => Value::List(vec![Value::Int(1), Value::Int(-2), map! {"x" => Value::Null}.into()]),
+            "t" => true,
+            "f" => Value::Float(0.5),
+        });
+        // Python 3.11: json.dumps(v), json.dumps(v, separators=(",", ":")),
+        // and the same with sort_keys=True.
+        assert_eq!(
+            json_stdlib(&value).ok().as_deref(),
+            Some(r#"{"b": 1, "a": [1, -2, {"x": null}], "t": true, "f": 0.5}"#)
+        );
+        assert_eq!(
+            json_compact(&value, false).ok().as_deref(),
+            Some(r#"{"b":1,"a":[1,-2,{"x":null}],"t":true,"f":0.5}"#)
+        );
+        assert_eq!(
+            json_compact(&value, true).ok().as_deref(),
+            Some(r#"{"a":[1,-2,{"x":null}],"b":1,"f":0.5,"t":true}"#)
+        );
+    }
+
+    #[test]
+    fn keys_sort_by_code_point_and_are_escaped() {
+        let value = Value::Map(map! {"é" => 1, "z" => 2, "Z" => 3, "😀" => 4, "\u{ffff}" => 5});
+        // Python: json.dumps(v, sort_keys=True, separators=(",", ":"))
+        assert_eq!(
+            json_compact(&value, true).ok().as_deref(),
+            Some(r#"{"Z":3,"z":2,"\u00e9":1,"\uffff":5,"\ud83d\ude00":4}"#)
+        );
+    }
+
+    #[test]
+    fn ints_at_the_extremes() {
+        let value = Value::List(vec![
+            Value::Int(i64::MIN),
+            Value::Int(i64::MAX),
+            Value::Int(0),
+        ]);
+        assert_eq!(
+            json_compact(&value, false).ok().as_deref(),
+            Some("[-9223372036854775808,9223372036854775807,0]")
+        );
+    }
+
+    #[test]
+    fn dates_are_not_serializable() {
+        let date = Value::Timestamp(Timestamp {
+            year: 2020,
+            month: 1,
+            day: 2,
+            time: None,
+        });
+        let err = json_pretty(&Value::List(vec![date])).expect_err("date");
+        assert!(matches!(err.kind(), ErrorKind::Json(_)));
+        assert!(
+            err.to_string()
+                .contains("Object of type date is not JSON serializable"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn streaming_equals_the_string_form() {
+        let mut big = Vec::new();
+        for i in 0..5000 {
+            big.push(Value::Map(
+                map! {"label" => format!("task-{i}-é"), "n" => i64::from(i)},
+            ));
+        }
+        let value = Value::List(big);
+        let mut streamed = Vec::new();
+        write_json(&mut streamed, &value, JsonStyle::PRETTY).expect("write");
+        assert_eq!(String::from_utf8(streamed).ok(), json_pretty(&value).ok());
+    }
+
+    #[test]
+    fn deep_nesting_indents_past_the_constant() {
+        let mut value = Value::Int(1);
+        for _ in 0..40 {
+            value = Value::List(vec![value]);
+        }
+        let text = json_pretty(&value).expect("json");
+        assert!(text.contains(&format!("\n{}1\n", " ".repeat(80))));
+    }
+}
