@@ -26,7 +26,7 @@ pub fn format<'v>(template: &str, lookup: &dyn Fn(&str) -> Option<&'v Value>) ->
     run(template, lookup, Missing::Fail)
 }
 
-/// [`format`] with the keyword arguments in a map.
+/// [`format`](fn@format) with the keyword arguments in a map.
 pub fn format_with(template: &str, kwargs: &Map) -> Result<String> {
     format(template, &|name| kwargs.get(name))
 }

@@ -8,7 +8,7 @@
 //!
 //! - `str()`, `repr()`, `ascii()` and float `repr()` are [`py_str`],
 //!   [`py_repr`], [`py_ascii`] and [`float_repr`].
-//! - `str.format(**kw)` is [`format`] (or [`format_with`] for a map), and
+//! - `str.format(**kw)` is [`format`](fn@format) (or [`format_with`] for a map), and
 //!   a `format_map` that keeps unknown placeholders is [`format_partial`].
 //! - `json.dumps` in the layouts taskgraph uses is [`json_pretty`],
 //!   [`json_compact`], [`json_stdlib`], or [`write_json`] to stream;
