@@ -1,1 +1,53 @@
-fn main() {}
+//! `graphgen`: generate Taskcluster task graphs from a taskgraph project.
+//!
+//! `graphgen --params FILE` runs every phase and writes the decision
+//! artifacts; `graphgen full|tasks|target|target-graph` print one phase the
+//! way `taskgraph <phase>` does. Data goes to stdout, messages to stderr.
+
+mod artifacts;
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: bool) {
+    let level = if verbose { "debug" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GRAPHGEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn run(cli: &Cli) -> Result<(), taskgraph::Error> {
+    match &cli.command {
+        Some(Command::Show(show)) => cli::show(cli, show),
+        None => artifacts::decision(cli),
+    }
+}
+
+/// Prints an error on stderr, the one place messages for humans are made.
+#[expect(clippy::print_stderr, reason = "the command line's error funnel")]
+fn report(error: &taskgraph::Error) {
+    let _ = std::io::stdout().flush();
+    eprintln!("error: {error}");
+}

@@ -108,7 +108,14 @@ fn suggest(names: &[String]) -> String {
     if names.is_empty() {
         String::new()
     } else {
-        format!("; did you mean {}?", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+        format!(
+            "; did you mean {}?",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 }
 
@@ -142,23 +149,36 @@ impl Location {
 }
 
 /// An error with the place it points to.
+///
+/// Both parts live behind one box so that `Result<T, Error>` stays a
+/// pointer wide on the happy path.
 #[derive(Debug)]
 pub struct Error {
-    kind: Box<ErrorKind>,
+    inner: Box<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
     location: Location,
 }
 
 impl Error {
     pub fn new(kind: ErrorKind) -> Self {
-        Error { kind: Box::new(kind), location: Location::default() }
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                location: Location::default(),
+            }),
+        }
     }
 
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.inner.kind
     }
 
     pub fn location(&self) -> &Location {
-        &self.location
+        &self.inner.location
     }
 
     /// A transform's complaint about its input.
@@ -180,42 +200,58 @@ impl Error {
     }
 
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        Error::new(ErrorKind::Io { path: path.to_owned(), source }).with_file(path)
+        Error::new(ErrorKind::Io {
+            path: path.to_owned(),
+            source,
+        })
+        .with_file(path)
     }
 
     /// Sets the file unless an inner context already did.
     pub fn with_file(mut self, file: &Path) -> Self {
-        self.location.file.get_or_insert_with(|| file.to_owned());
+        self.inner
+            .location
+            .file
+            .get_or_insert_with(|| file.to_owned());
         self
     }
 
     /// Sets the line and column unless an inner context already did.
     pub fn with_position(mut self, line: usize, column: usize) -> Self {
-        if self.location.line.is_none() {
-            self.location.line = Some(line);
-            self.location.column = Some(column);
+        if self.inner.location.line.is_none() {
+            self.inner.location.line = Some(line);
+            self.inner.location.column = Some(column);
         }
         self
     }
 
     pub fn in_kind(mut self, kind: &str) -> Self {
-        self.location.kind.get_or_insert_with(|| kind.to_owned());
+        self.inner
+            .location
+            .kind
+            .get_or_insert_with(|| kind.to_owned());
         self
     }
 
     pub fn in_task(mut self, task: &str) -> Self {
-        self.location.task.get_or_insert_with(|| task.to_owned());
+        self.inner
+            .location
+            .task
+            .get_or_insert_with(|| task.to_owned());
         self
     }
 
     pub fn at_field(mut self, field: &str) -> Self {
-        self.location.field.get_or_insert_with(|| field.to_owned());
+        self.inner
+            .location
+            .field
+            .get_or_insert_with(|| field.to_owned());
         self
     }
 
     /// Fills every part of `location` that is still unknown.
     pub fn at(mut self, location: &Location) -> Self {
-        let own = &mut self.location;
+        let own = &mut self.inner.location;
         if own.file.is_none() {
             own.file.clone_from(&location.file);
         }
@@ -244,7 +280,7 @@ impl From<ErrorKind> for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let loc = &self.location;
+        let loc = &self.inner.location;
         let mut context = Vec::new();
         if let Some(kind) = &loc.kind {
             context.push(format!("kind `{kind}`"));
@@ -258,7 +294,7 @@ impl fmt::Display for Error {
         if !context.is_empty() {
             write!(f, "in {}: ", context.join(", "))?;
         }
-        write!(f, "{}", self.kind)?;
+        write!(f, "{}", self.inner.kind)?;
         if let Some(file) = &loc.file {
             write!(f, "\n  --> {}", file.display())?;
             if let Some(line) = loc.line {
@@ -274,7 +310,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &*self.kind {
+        match &self.inner.kind {
             ErrorKind::Io { source, .. } => Some(source),
             _ => None,
         }
@@ -287,10 +323,18 @@ pub fn closest_names<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>)
     let mut scored: Vec<(usize, &str)> = known
         .into_iter()
         .map(|name| (edit_distance(wanted, name), name))
-        .filter(|(distance, name)| *distance <= wanted.len().max(name.len()) / 3 + 1 || name.ends_with(wanted) || wanted.ends_with(name))
+        .filter(|(distance, name)| {
+            *distance <= wanted.len().max(name.len()) / 3 + 1
+                || name.ends_with(wanted)
+                || wanted.ends_with(name)
+        })
         .collect();
     scored.sort();
-    scored.into_iter().take(3).map(|(_, name)| name.to_owned()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, name)| name.to_owned())
+        .collect()
 }
 
 /// Levenshtein distance over chars.
@@ -314,7 +358,11 @@ mod tests {
 
     #[test]
     fn inner_context_wins() {
-        let err = Error::transform("bad").at_field("run.using").at_field("run").in_task("a").in_task("b");
+        let err = Error::transform("bad")
+            .at_field("run.using")
+            .at_field("run")
+            .in_task("a")
+            .in_task("b");
         assert_eq!(err.location().field.as_deref(), Some("run.using"));
         assert_eq!(err.location().task.as_deref(), Some("a"));
     }
@@ -336,8 +384,15 @@ mod tests {
 
     #[test]
     fn suggestions_prefer_close_names() {
-        let known = ["taskgraph.transforms.task_context", "taskgraph.transforms.chunking", "taskgraph.transforms.matrix"];
+        let known = [
+            "taskgraph.transforms.task_context",
+            "taskgraph.transforms.chunking",
+            "taskgraph.transforms.matrix",
+        ];
         let names = closest_names("taskgraph.transforms.task_contxt", known);
-        assert_eq!(names.first().map(String::as_str), Some("taskgraph.transforms.task_context"));
+        assert_eq!(
+            names.first().map(String::as_str),
+            Some("taskgraph.transforms.task_context")
+        );
     }
 }

@@ -47,11 +47,6 @@
 //! `O(N + E)`, with hashed label look-ups. Labels are reference-counted and
 //! the name table is shared, so a subgraph copies neither.
 
-#![expect(
-    clippy::result_large_err,
-    reason = "the crate-wide `Error` (kind box plus location) is sized in error.rs, not here"
-)]
-
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -1,0 +1,88 @@
+//! The default run: every phase, then the decision artifacts.
+//!
+//! Artifacts are written only after generation succeeded, each through a
+//! temporary file renamed into place, so a failed run leaves nothing
+//! half-written behind.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use taskgraph::generator::{Generation, Phase, generate};
+use taskgraph::{Error, Value, python, yaml};
+
+use crate::cli::{self, Cli};
+
+/// Generates everything and writes `parameters.yml`,
+/// `full-task-graph.json` and `target-tasks.json`.
+pub fn decision(cli: &Cli) -> Result<(), Error> {
+    let generation = generate(&cli::registry(), &cli::options(cli), Phase::TargetTaskGraph)?;
+    let files = render(&generation)?;
+
+    std::fs::create_dir_all(&cli.output_dir).map_err(|e| Error::io(&cli.output_dir, e))?;
+    for (name, contents) in &files {
+        write_atomically(&cli.output_dir.join(name), contents.as_bytes())?;
+    }
+    summarize(&generation, &cli.output_dir);
+    Ok(())
+}
+
+/// Renders every artifact before anything is written.
+fn render(generation: &Generation) -> Result<Vec<(&'static str, String)>, Error> {
+    let parameters = Value::Map(generation.parameters.as_map().clone());
+    let full = generation
+        .full_task_graph
+        .as_ref()
+        .map(|g| g.to_json())
+        .unwrap_or_default();
+    // The reference lists a Python set here, in no stable order; sorted
+    // labels say the same and do not change between runs.
+    let target: Vec<Value> = generation
+        .target_task_set
+        .as_ref()
+        .map(|s| s.labels().into_iter().map(Value::from).collect())
+        .unwrap_or_default();
+
+    Ok(vec![
+        ("parameters.yml", yaml::safe_dump(&parameters)?),
+        ("full-task-graph.json", python::json_pretty(&full)?),
+        (
+            "target-tasks.json",
+            python::json_pretty(&Value::List(target))?,
+        ),
+    ])
+}
+
+/// Writes `contents` to a temporary file beside `path`, then renames it.
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    file.write_all(contents).map_err(|e| Error::io(path, e))?;
+    file.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// A short account of the run on stderr.
+#[expect(clippy::print_stderr, reason = "the summary is for humans, on stderr")]
+fn summarize(generation: &Generation, output_dir: &Path) {
+    let full = generation.full_task_graph.as_ref();
+    let tasks = full.map_or(0, |g| g.len());
+    let edges = full.map_or(0, |g| g.graph.edge_count());
+    let targets = generation.target_task_set.as_ref().map_or(0, |s| s.len());
+    let target_graph = generation.target_task_graph.as_ref().map_or(0, |g| g.len());
+    eprintln!(
+        "{} kinds, {tasks} tasks, {edges} edges; {targets} target tasks, {target_graph} in the target graph",
+        generation.kinds.len()
+    );
+    let timings: Vec<String> = generation
+        .timings
+        .iter()
+        .map(|(name, d)| format!("{name} {}", millis(*d)))
+        .collect();
+    eprintln!("time: {}", timings.join(", "));
+    eprintln!("artifacts written to {}", output_dir.display());
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}

@@ -1,0 +1,172 @@
+//! Command-line arguments, and the phase-printing subcommands.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use taskgraph::generator::{GenerateOptions, Generation, Phase, generate};
+use taskgraph::{Error, Map, Registry, Value, python};
+
+/// Generate Taskcluster task graphs from a taskgraph project directory.
+#[derive(Debug, Parser)]
+#[command(
+    name = "graphgen",
+    version,
+    about,
+    args_conflicts_with_subcommands = false
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The project's taskgraph directory (holding config.yml and kinds/).
+    #[arg(long, short = 'r', global = true, default_value = "taskcluster")]
+    pub root: String,
+
+    /// Parameters file (.yml or .json); defaults come from the repository.
+    #[arg(
+        long = "parameters",
+        short = 'p',
+        visible_alias = "params",
+        global = true
+    )]
+    pub params: Option<PathBuf>,
+
+    /// Only these kinds and the kinds they depend on (repeatable).
+    #[arg(long = "target-kind", short = 'k', global = true)]
+    pub target_kinds: Vec<String>,
+
+    /// Check parameters strictly: every key given, no unknown keys.
+    #[arg(long, global = true)]
+    pub strict: bool,
+
+    /// Where the default run writes its artifacts.
+    #[arg(long, default_value = "artifacts")]
+    pub output_dir: PathBuf,
+
+    /// Debug logging on stderr.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    #[command(flatten)]
+    Show(ShowCommand),
+}
+
+/// The phases `taskgraph` can print.
+#[derive(Debug, Subcommand)]
+pub enum ShowCommand {
+    /// The full task graph: every task of every kind, with dependencies.
+    Full(ShowArgs),
+    /// The full task set: every task, without dependencies.
+    Tasks(ShowArgs),
+    /// The target task set: the tasks chosen to run, without dependencies.
+    Target(ShowArgs),
+    /// The target task graph: target tasks and everything they need.
+    TargetGraph(ShowArgs),
+}
+
+/// How to print a phase.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Print the graph as JSON, exactly as `taskgraph <phase> --json`.
+    #[arg(long, short = 'J', conflicts_with = "labels")]
+    pub json: bool,
+
+    /// Print sorted labels (the default).
+    #[arg(long, short = 'L')]
+    pub labels: bool,
+}
+
+impl ShowCommand {
+    fn phase(&self) -> Phase {
+        match self {
+            ShowCommand::Tasks(_) => Phase::FullTaskSet,
+            ShowCommand::Full(_) => Phase::FullTaskGraph,
+            ShowCommand::Target(_) => Phase::TargetTaskSet,
+            ShowCommand::TargetGraph(_) => Phase::TargetTaskGraph,
+        }
+    }
+
+    fn args(&self) -> &ShowArgs {
+        match self {
+            ShowCommand::Full(a)
+            | ShowCommand::Tasks(a)
+            | ShowCommand::Target(a)
+            | ShowCommand::TargetGraph(a) => a,
+        }
+    }
+}
+
+/// The generation options the command line asks for. Like the reference's
+/// CLI, parameters always get a `target-kinds` override.
+pub fn options(cli: &Cli) -> GenerateOptions {
+    let mut options = GenerateOptions::new(cli.root.clone(), cli.params.clone());
+    options.strict = cli.strict;
+    options.overrides = Map::from_iter([(
+        "target-kinds".to_owned(),
+        Value::str_list(cli.target_kinds.iter().cloned()),
+    )]);
+    options
+}
+
+/// The registry graphgen links: the built-ins.
+pub fn registry() -> Registry {
+    Registry::with_builtins()
+}
+
+/// `graphgen full|tasks|target|target-graph`.
+pub fn show(cli: &Cli, show: &ShowCommand) -> Result<(), Error> {
+    let phase = show.phase();
+    let generation = generate(&registry(), &options(cli), phase)?;
+    let out = if show.args().json {
+        json(&generation, phase)?
+    } else {
+        labels(&generation, phase)
+    };
+    write_stdout(&out)
+}
+
+fn json(generation: &Generation, phase: Phase) -> Result<String, Error> {
+    python::json_pretty(&generation.to_json(phase))
+}
+
+fn labels(generation: &Generation, phase: Phase) -> String {
+    let labels = match phase {
+        Phase::FullTaskSet => generation.full_task_set.labels(),
+        Phase::FullTaskGraph => generation
+            .full_task_graph
+            .as_ref()
+            .map(|g| g.labels())
+            .unwrap_or_default(),
+        Phase::TargetTaskSet => generation
+            .target_task_set
+            .as_ref()
+            .map(|s| s.labels())
+            .unwrap_or_default(),
+        Phase::TargetTaskGraph => generation
+            .target_task_graph
+            .as_ref()
+            .map(|g| g.labels())
+            .unwrap_or_default(),
+    };
+    labels.join("\n")
+}
+
+/// Prints data the way the reference's `print(out + "\n")` does. A closed
+/// pipe (`graphgen full | head`) is not an error.
+fn write_stdout(out: &str) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    let result = stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.write_all(b"\n\n"))
+        .and_then(|()| stdout.flush());
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io(std::path::Path::new("<stdout>"), e))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,431 @@
+//! Generation, phase by phase.
+//!
+//! ```text
+//! config.yml ──► GraphConfig        params file ──► Parameters
+//! kinds/*/kind.yml ──► kinds, in waves ──► full task set (no edges)
+//!   ──► full task graph (edges = dependencies)
+//!   ──► target task set (filters, target-task method)
+//!   ──► target task graph (closure of targets and always-target tasks)
+//! ```
+//!
+//! Each phase is a value the caller can stop at ([`Phase`]). Kinds load in
+//! waves (see [`kind::kind_waves`]): all kinds of a wave run in parallel and
+//! their results are merged in a fixed order, so the output never depends
+//! on thread timing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+use rayon::prelude::*;
+
+use crate::config::{Environment, GraphConfig};
+use crate::error::{Error, ErrorKind, Result};
+use crate::graph::Graph;
+use crate::kind::{self, Kind, ProjectRoot};
+use crate::params::{LoadOptions, Parameters};
+use crate::registry::{Registry, TargetContext};
+use crate::task::Task;
+use crate::value::{Map, Value};
+use crate::verify;
+
+/// How far to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    FullTaskSet,
+    FullTaskGraph,
+    TargetTaskSet,
+    TargetTaskGraph,
+}
+
+/// Where the project is and which parameters to use.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// The project root (`--root`), as given: it appears in outputs.
+    /// Relative roots are relative to `working_dir`.
+    pub root: String,
+    /// The directory generation runs in: the reference's working directory,
+    /// whose checkout is the repository.
+    pub working_dir: PathBuf,
+    /// The parameters file; None for defaults only.
+    pub params_file: Option<PathBuf>,
+    /// Parameter overrides (whole top-level keys).
+    pub overrides: Map,
+    /// Strict parameter checking: no defaults, no unknown keys.
+    pub strict: bool,
+    /// Run the graph-wide checks (on by default).
+    pub verify: bool,
+    /// The environment variables generation reads (default: this
+    /// process's).
+    pub environment: Option<Environment>,
+    /// Where the `run-task` script is, overriding `GRAPHGEN_RUN_TASK_DIR`
+    /// and `config.yml`.
+    pub run_task_dir: Option<PathBuf>,
+}
+
+impl GenerateOptions {
+    pub fn new(root: impl Into<String>, params_file: Option<PathBuf>) -> GenerateOptions {
+        GenerateOptions {
+            root: root.into(),
+            working_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            params_file,
+            overrides: Map::new(),
+            strict: false,
+            verify: true,
+            environment: None,
+            run_task_dir: None,
+        }
+    }
+}
+
+/// Tasks without edges, keyed by label in load order.
+#[derive(Debug, Clone, Default)]
+pub struct TaskSet {
+    pub tasks: IndexMap<String, Arc<Task>>,
+}
+
+/// Tasks with the dependency edges among them.
+#[derive(Debug, Clone)]
+pub struct TaskGraph {
+    pub tasks: IndexMap<String, Arc<Task>>,
+    pub graph: Graph,
+}
+
+impl TaskSet {
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// The JSON form (`taskgraph tasks/target --json`): every task with
+    /// empty dependencies, keyed by label.
+    pub fn to_json(&self) -> Value {
+        let empty = IndexMap::new();
+        Value::Map(
+            self.tasks
+                .iter()
+                .map(|(label, task)| (label.clone(), task.to_json(&empty)))
+                .collect(),
+        )
+    }
+
+    /// Sorted labels.
+    pub fn labels(&self) -> Vec<&str> {
+        let mut labels: Vec<&str> = self.tasks.keys().map(String::as_str).collect();
+        labels.sort_unstable();
+        labels
+    }
+}
+
+impl TaskGraph {
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// The JSON form (`taskgraph full/target-graph --json`): keyed by label,
+    /// dependencies from the graph's edges.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::with_capacity(self.tasks.len());
+        for (label, task) in &self.tasks {
+            let dependencies = self.graph.named_links(label);
+            out.insert(label.clone(), task.to_json(&dependencies));
+        }
+        Value::Map(out)
+    }
+
+    /// Sorted labels.
+    pub fn labels(&self) -> Vec<&str> {
+        let mut labels: Vec<&str> = self.tasks.keys().map(String::as_str).collect();
+        labels.sort_unstable();
+        labels
+    }
+}
+
+/// The results of a generation, up to the requested phase.
+#[derive(Debug)]
+pub struct Generation {
+    pub graph_config: GraphConfig,
+    pub parameters: Parameters,
+    /// Kind names in load order.
+    pub kinds: Vec<String>,
+    pub full_task_set: TaskSet,
+    pub full_task_graph: Option<TaskGraph>,
+    pub target_task_set: Option<TaskSet>,
+    pub target_task_graph: Option<TaskGraph>,
+    /// Wall time per phase, in order.
+    pub timings: Vec<(&'static str, Duration)>,
+}
+
+impl Generation {
+    /// The JSON `taskgraph <phase> --json` prints for a phase: an empty
+    /// object when generation stopped before that phase.
+    pub fn to_json(&self, phase: Phase) -> Value {
+        let value = match phase {
+            Phase::FullTaskSet => Some(self.full_task_set.to_json()),
+            Phase::FullTaskGraph => self.full_task_graph.as_ref().map(TaskGraph::to_json),
+            Phase::TargetTaskSet => self.target_task_set.as_ref().map(TaskSet::to_json),
+            Phase::TargetTaskGraph => self.target_task_graph.as_ref().map(TaskGraph::to_json),
+        };
+        value.unwrap_or_else(|| Value::Map(Map::new()))
+    }
+}
+
+/// Runs generation up to `until`.
+pub fn generate(
+    registry: &Registry,
+    options: &GenerateOptions,
+    until: Phase,
+) -> Result<Generation> {
+    let mut timings = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
+        timings.push((name, clock.elapsed()));
+        clock = Instant::now();
+    };
+
+    let root = ProjectRoot::new(&options.root, &options.working_dir);
+    let mut graph_config = GraphConfig::load(&root.dir, &options.working_dir)?;
+    if let Some(environment) = &options.environment {
+        graph_config.set_environment(environment.clone());
+    }
+    if let Some(dir) = &options.run_task_dir {
+        graph_config.set_run_task_dir(Some(dir.clone()));
+    }
+    let parameters = load_parameters(registry, options, &graph_config)?;
+    lap("config and parameters", &mut timings);
+
+    let (kinds, full_task_set) = load_all_kinds(registry, &root, &graph_config, &parameters)?;
+    lap("kinds and transforms", &mut timings);
+
+    let mut generation = Generation {
+        graph_config,
+        parameters,
+        kinds,
+        full_task_set,
+        full_task_graph: None,
+        target_task_set: None,
+        target_task_graph: None,
+        timings: Vec::new(),
+    };
+    if until == Phase::FullTaskSet {
+        generation.timings = timings;
+        return Ok(generation);
+    }
+
+    let full = full_task_graph(&generation.full_task_set)?;
+    if options.verify {
+        verify::full_task_graph(&full, &generation.graph_config)?;
+    }
+    lap("full task graph", &mut timings);
+    generation.full_task_graph = Some(full);
+
+    if until >= Phase::TargetTaskSet {
+        let full = generation.full_task_graph.as_ref().expect("computed above");
+        let target_set = target_task_set(
+            registry,
+            full,
+            &generation.parameters,
+            &generation.graph_config,
+        )?;
+        lap("target task set", &mut timings);
+        if until >= Phase::TargetTaskGraph {
+            let target_graph = target_task_graph(full, &target_set, &generation.parameters)?;
+            lap("target task graph", &mut timings);
+            generation.target_task_graph = Some(target_graph);
+        }
+        generation.target_task_set = Some(target_set);
+    }
+    generation.timings = timings;
+    Ok(generation)
+}
+
+fn load_parameters(
+    registry: &Registry,
+    options: &GenerateOptions,
+    graph_config: &GraphConfig,
+) -> Result<Parameters> {
+    let load_options = LoadOptions {
+        strict: options.strict,
+        overrides: options.overrides.clone(),
+        repo_root: graph_config.vcs_root().to_owned(),
+    };
+    // A relative parameters path is relative to the working directory, like
+    // the project root.
+    let params_file = options
+        .params_file
+        .as_ref()
+        .map(|path| options.working_dir.join(path));
+    Parameters::load(params_file.as_deref(), &load_options, registry.parameters())
+}
+
+/// The `target-kinds` parameter, sorted.
+fn target_kinds(parameters: &Parameters) -> Vec<String> {
+    let mut kinds: Vec<String> = parameters
+        .get("target-kinds")
+        .and_then(Value::as_str_list)
+        .map(|l| l.into_iter().map(str::to_owned).collect())
+        .unwrap_or_default();
+    kinds.sort();
+    kinds
+}
+
+fn load_all_kinds(
+    registry: &Registry,
+    root: &ProjectRoot,
+    graph_config: &GraphConfig,
+    parameters: &Parameters,
+) -> Result<(Vec<String>, TaskSet)> {
+    let target_kinds = target_kinds(parameters);
+    let kinds = kind::discover(root, &target_kinds)?;
+    let waves = kind::kind_waves(&kinds, &target_kinds)?;
+
+    let mut load_order: Vec<String> = Vec::new();
+    let mut tasks_by_kind: IndexMap<String, Vec<Arc<Task>>> = IndexMap::new();
+    for wave in &waves {
+        let results: Vec<Result<Vec<Task>>> = wave
+            .par_iter()
+            .map(|name| {
+                let kind = &kinds[name];
+                let deps_tasks = kind_dependencies_tasks(kind, &load_order, &tasks_by_kind)?;
+                kind::load_tasks(kind, parameters, graph_config, registry, &deps_tasks)
+            })
+            .collect();
+        for (name, result) in wave.iter().zip(results) {
+            tasks_by_kind.insert(name.clone(), result?.into_iter().map(Arc::new).collect());
+            load_order.push(name.clone());
+        }
+    }
+
+    let mut tasks = IndexMap::new();
+    for name in &load_order {
+        for task in &tasks_by_kind[name] {
+            if tasks.insert(task.label.clone(), Arc::clone(task)).is_some() {
+                return Err(Error::new(ErrorKind::DuplicateLabel {
+                    label: task.label.clone(),
+                })
+                .in_kind(name));
+            }
+        }
+    }
+    Ok((load_order, TaskSet { tasks }))
+}
+
+/// The tasks of `kind`'s direct kind-dependencies, in global load order.
+fn kind_dependencies_tasks(
+    kind: &Kind,
+    load_order: &[String],
+    tasks_by_kind: &IndexMap<String, Vec<Arc<Task>>>,
+) -> Result<IndexMap<String, Arc<Task>>> {
+    let deps = kind.dependencies()?;
+    let mut out = IndexMap::new();
+    for name in load_order.iter().filter(|n| deps.contains(n)) {
+        for task in &tasks_by_kind[name] {
+            out.insert(task.label.clone(), Arc::clone(task));
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the dependency edges to the full task set.
+pub fn full_task_graph(set: &TaskSet) -> Result<TaskGraph> {
+    let mut edges = Vec::new();
+    for task in set.tasks.values() {
+        for (name, dep) in &task.dependencies {
+            edges.push((task.label.clone(), dep.clone(), name.clone()));
+        }
+    }
+    let graph = Graph::new(set.tasks.keys().cloned(), edges)?;
+    Ok(TaskGraph {
+        tasks: set.tasks.clone(),
+        graph,
+    })
+}
+
+/// Applies the parameters' filters, in order, to the full task graph.
+pub fn target_task_set(
+    registry: &Registry,
+    full: &TaskGraph,
+    parameters: &Parameters,
+    graph_config: &GraphConfig,
+) -> Result<TaskSet> {
+    let mut filters: Vec<String> = parameters
+        .get("filters")
+        .and_then(Value::as_str_list)
+        .map(|l| l.into_iter().map(str::to_owned).collect())
+        .unwrap_or_default();
+    if filters.is_empty() {
+        filters.push("target_tasks_method".to_owned());
+    }
+
+    let mut current = full.tasks.clone();
+    for name in &filters {
+        let filter = registry.filter(name)?;
+        let ctx = TargetContext {
+            tasks: &current,
+            params: parameters,
+            graph_config,
+            registry,
+        };
+        let labels = filter(&ctx)?;
+        let mut next = IndexMap::with_capacity(labels.len());
+        for label in labels {
+            let task = full.tasks.get(&label).ok_or_else(|| {
+                Error::new(ErrorKind::Verification(format!(
+                    "filter `{name}` chose `{label}`, which is not a task"
+                )))
+            })?;
+            next.insert(label, Arc::clone(task));
+        }
+        current = next;
+    }
+    Ok(TaskSet { tasks: current })
+}
+
+/// The closure of the target tasks and the `always_target` tasks.
+pub fn target_task_graph(
+    full: &TaskGraph,
+    target: &TaskSet,
+    parameters: &Parameters,
+) -> Result<TaskGraph> {
+    let mut requested: Vec<&str> = target.tasks.keys().map(String::as_str).collect();
+    requested.extend(always_target_tasks(full, parameters));
+    let graph = full.graph.transitive_closure(requested, false)?;
+    let tasks = graph
+        .labels()
+        .map(|label| ((*label).to_owned(), Arc::clone(&full.tasks[label])))
+        .collect();
+    Ok(TaskGraph { tasks, graph })
+}
+
+/// Labels of tasks with a truthy `always_target` attribute, when the
+/// `enable_always_target` parameter allows them (true, or a list of kinds).
+pub fn always_target_tasks<'a>(full: &'a TaskGraph, parameters: &Parameters) -> Vec<&'a str> {
+    let enabled = parameters
+        .get("enable_always_target")
+        .cloned()
+        .unwrap_or(Value::Bool(true));
+    if !enabled.is_truthy() {
+        return Vec::new();
+    }
+    full.tasks
+        .values()
+        .filter(|task| {
+            task.attributes
+                .get("always_target")
+                .is_some_and(Value::is_truthy)
+        })
+        .filter(|task| match &enabled {
+            Value::List(kinds) => kinds.contains(&Value::from(task.kind.as_str())),
+            _ => true,
+        })
+        .map(|task| task.label.as_str())
+        .collect()
+}

@@ -1,0 +1,611 @@
+//! Kinds: discovery, loading, ordering, and turning one kind into tasks.
+//!
+//! A kind is a directory `<root>/kinds/<name>/` with a `kind.yml`. Its
+//! loader reads the task descriptions (`tasks:` and `tasks-from:` files,
+//! merged over `task-defaults`), then the kind's transforms turn them into
+//! [`Task`]s. Kinds are processed after the kinds they depend on
+//! (`kind-dependencies`) and see those kinds' tasks.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use crate::config::GraphConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::graph::Graph;
+use crate::params::Parameters;
+use crate::registry::Registry;
+use crate::task::Task;
+use crate::template::merge;
+use crate::transform::{Origin, TaskDesc, TransformConfig};
+use crate::value::{Map, Value};
+use crate::yaml::{self, Document};
+
+/// The loader used when kind.yml names none.
+pub const DEFAULT_LOADER: &str = "taskgraph.loader.default:loader";
+
+/// The transforms the default loader appends.
+const DEFAULT_TRANSFORMS: [&str; 2] = [
+    "taskgraph.transforms.run:transforms",
+    "taskgraph.transforms.task:transforms",
+];
+
+/// A loaded `kind.yml`.
+#[derive(Debug, Clone)]
+pub struct Kind {
+    pub name: String,
+    /// `<root as given>/kinds/<name>`: the reference's spelling, which
+    /// shows up in outputs.
+    pub path: String,
+    /// The kind's directory.
+    pub dir: PathBuf,
+    /// The kind.yml file.
+    pub file: PathBuf,
+    pub config: Map,
+    document: Arc<Document>,
+}
+
+impl Kind {
+    /// Loads `<root>/kinds/<name>/kind.yml`; None when the directory has no
+    /// kind.yml (the reference skips such directories).
+    pub fn load(root: &ProjectRoot, name: &str) -> Result<Option<Kind>> {
+        let path = format!("{}/kinds/{name}", root.display);
+        let dir = root.dir.join("kinds").join(name);
+        let file = dir.join("kind.yml");
+        if !file.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+        let document = yaml::load_document(&text, Some(&file)).map_err(|e| e.in_kind(name))?;
+        let config = match &document.value {
+            Value::Map(map) => map.clone(),
+            Value::Null => Map::new(),
+            other => {
+                return Err(Error::transform(format!(
+                    "kind.yml must hold a mapping, not {}",
+                    other.type_name()
+                ))
+                .in_kind(name)
+                .with_file(&file));
+            }
+        };
+        Ok(Some(Kind {
+            name: name.to_owned(),
+            path,
+            dir,
+            file,
+            config,
+            document: Arc::new(document),
+        }))
+    }
+
+    /// The kinds this kind depends on directly.
+    pub fn dependencies(&self) -> Result<Vec<String>> {
+        match self.config.get("kind-dependencies") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(value) => value
+                .as_str_list()
+                .map(|l| l.into_iter().map(str::to_owned).collect())
+                .ok_or_else(|| {
+                    Error::transform("`kind-dependencies` must be a list of kind names")
+                        .in_kind(&self.name)
+                        .with_file(&self.file)
+                        .at_field("kind-dependencies")
+                }),
+        }
+    }
+
+    fn task_origin(
+        &self,
+        file: &Path,
+        document: &Document,
+        name: &str,
+        section: Option<&str>,
+    ) -> Arc<Origin> {
+        let position = match section {
+            Some(section) => document.position(&[section, name]),
+            None => document.position(&[name]),
+        };
+        Arc::new(Origin {
+            file: file.to_owned(),
+            position,
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// Where the project's taskgraph directory is.
+#[derive(Debug, Clone)]
+pub struct ProjectRoot {
+    /// The directory as the user named it (`--root`); it appears in
+    /// outputs such as `metadata.source`.
+    pub display: String,
+    /// The directory on disk.
+    pub dir: PathBuf,
+}
+
+impl ProjectRoot {
+    /// A root named `display`, relative to `working_dir` unless absolute.
+    pub fn new(display: &str, working_dir: &Path) -> ProjectRoot {
+        ProjectRoot {
+            display: display.to_owned(),
+            dir: working_dir.join(display),
+        }
+    }
+}
+
+/// Lists the kinds of a project: every directory of `<root>/kinds` with a
+/// kind.yml, loaded in parallel. With `target_kinds`, only those kinds,
+/// the kinds they depend on, and `docker-image`.
+pub fn discover(root: &ProjectRoot, target_kinds: &[String]) -> Result<IndexMap<String, Kind>> {
+    let names = if target_kinds.is_empty() {
+        list_kind_dirs(root)?
+    } else {
+        Vec::new()
+    };
+    let mut kinds = load_many(root, &names)?;
+    if target_kinds.is_empty() {
+        return Ok(kinds);
+    }
+
+    // Follow kind-dependencies from the targets, one wave at a time.
+    let mut wanted: Vec<String> = target_kinds.to_vec();
+    wanted.push("docker-image".to_owned());
+    while !wanted.is_empty() {
+        let loaded = load_many(root, &wanted)?;
+        for name in &wanted {
+            if name != "docker-image" && !loaded.contains_key(name) && !kinds.contains_key(name) {
+                return Err(missing_kind("(target-kinds)", name, &kinds));
+            }
+        }
+        let mut next = BTreeSet::new();
+        for kind in loaded.values() {
+            next.extend(kind.dependencies()?);
+        }
+        kinds.extend(loaded);
+        wanted = next
+            .into_iter()
+            .filter(|k| !kinds.contains_key(k))
+            .collect();
+    }
+    Ok(kinds)
+}
+
+fn list_kind_dirs(root: &ProjectRoot) -> Result<Vec<String>> {
+    let dir = root.dir.join("kinds");
+    let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&dir, e))?;
+        if let Some(name) = entry.file_name().to_str() {
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn load_many(root: &ProjectRoot, names: &[String]) -> Result<IndexMap<String, Kind>> {
+    use rayon::prelude::*;
+    let loaded: Vec<Option<Kind>> = names
+        .par_iter()
+        .map(|name| Kind::load(root, name))
+        .collect::<Result<_>>()?;
+    Ok(loaded
+        .into_iter()
+        .flatten()
+        .map(|kind| (kind.name.clone(), kind))
+        .collect())
+}
+
+fn missing_kind(kind: &str, missing: &str, kinds: &IndexMap<String, Kind>) -> Error {
+    let mut available: Vec<String> = kinds.keys().cloned().collect();
+    available.sort();
+    Error::new(ErrorKind::MissingKind {
+        kind: kind.to_owned(),
+        missing: missing.to_owned(),
+        available,
+    })
+}
+
+/// Orders kinds so that each comes after its dependencies, and groups them
+/// into waves: every kind of a wave depends only on earlier waves, so the
+/// kinds of one wave can load in parallel. Waves and their members are in
+/// sorted order, which makes the result independent of thread timing.
+pub fn kind_waves(
+    kinds: &IndexMap<String, Kind>,
+    target_kinds: &[String],
+) -> Result<Vec<Vec<String>>> {
+    let mut edges = Vec::new();
+    for kind in kinds.values() {
+        for dep in kind.dependencies()? {
+            if !kinds.contains_key(&dep) {
+                return Err(missing_kind(&kind.name, &dep, kinds).with_file(&kind.file));
+            }
+            edges.push((kind.name.clone(), dep, "kind-dependency".to_owned()));
+        }
+    }
+    let mut graph = Graph::new(kinds.keys().cloned(), edges)?;
+    if !target_kinds.is_empty() {
+        let mut roots: Vec<&str> = target_kinds.iter().map(String::as_str).collect();
+        if kinds.contains_key("docker-image") {
+            roots.push("docker-image");
+        }
+        graph = graph.transitive_closure(roots, false)?;
+    }
+
+    let order = graph.visit_postorder().map_err(|e| match e.kind() {
+        ErrorKind::Cycle { labels } => Error::new(ErrorKind::KindCycle {
+            kinds: labels.clone(),
+        }),
+        _ => e,
+    })?;
+
+    let mut depth: HashMap<&str, usize> = HashMap::new();
+    let mut waves: Vec<Vec<String>> = Vec::new();
+    for name in order {
+        let kind = &kinds[name];
+        let level = kind
+            .dependencies()?
+            .iter()
+            .map(|d| depth[d.as_str()] + 1)
+            .max()
+            .unwrap_or(0);
+        depth.insert(name, level);
+        if waves.len() <= level {
+            waves.resize_with(level + 1, Vec::new);
+        }
+        waves[level].push(name.to_owned());
+    }
+    for wave in &mut waves {
+        wave.sort();
+    }
+    Ok(waves)
+}
+
+/// What a loader hands to the transforms.
+#[derive(Debug)]
+pub struct Loaded {
+    pub tasks: Vec<TaskDesc>,
+    /// The transform names to run, in order.
+    pub transforms: Vec<String>,
+}
+
+/// Reads a kind's task descriptions (the reference's loader functions).
+pub trait Loader: Send + Sync {
+    fn load(&self, kind: &Kind, params: &Parameters) -> Result<Loaded>;
+}
+
+/// `taskgraph.loader.transform:loader`: tasks from `tasks` and
+/// `tasks-from`, merged over `task-defaults`, transforms as listed.
+#[derive(Debug)]
+pub struct TransformLoader;
+
+/// `taskgraph.loader.default:loader`: the transform loader, with the `run`
+/// and `task` transforms appended.
+#[derive(Debug)]
+pub struct DefaultLoader;
+
+/// Registers the built-in loaders.
+pub fn register_loaders(registry: &mut Registry) {
+    registry.add_loader(
+        "taskgraph.loader.transform:loader",
+        Arc::new(TransformLoader),
+    );
+    registry.add_loader(DEFAULT_LOADER, Arc::new(DefaultLoader));
+}
+
+impl Loader for TransformLoader {
+    fn load(&self, kind: &Kind, _params: &Parameters) -> Result<Loaded> {
+        let transforms = transform_names(kind)?.ok_or_else(|| {
+            Error::transform("the kind lists no `transforms`").at_field("transforms")
+        })?;
+        Ok(Loaded {
+            tasks: load_descriptions(kind)?,
+            transforms,
+        })
+    }
+}
+
+impl Loader for DefaultLoader {
+    fn load(&self, kind: &Kind, _params: &Parameters) -> Result<Loaded> {
+        let mut transforms = transform_names(kind)?.unwrap_or_default();
+        for default in DEFAULT_TRANSFORMS {
+            if transforms.iter().any(|t| t == default) {
+                return Err(Error::transform(format!(
+                    "transform `{default}` is added by the default loader; it must not be listed in the kind"
+                ))
+                .at_field("transforms"));
+            }
+        }
+        transforms.extend(DEFAULT_TRANSFORMS.iter().map(|t| (*t).to_owned()));
+        Ok(Loaded {
+            tasks: load_descriptions(kind)?,
+            transforms,
+        })
+    }
+}
+
+fn transform_names(kind: &Kind) -> Result<Option<Vec<String>>> {
+    match kind.config.get("transforms") {
+        None => Ok(None),
+        Some(value) => value
+            .as_str_list()
+            .map(|names| Some(names.into_iter().map(str::to_owned).collect()))
+            .ok_or_else(|| {
+                Error::transform("`transforms` must be a list of names").at_field("transforms")
+            }),
+    }
+}
+
+/// The loader semantics shared by both built-in loaders.
+fn load_descriptions(kind: &Kind) -> Result<Vec<TaskDesc>> {
+    let defaults = kind.config.get("task-defaults").filter(|d| d.is_truthy());
+    let mut out = Vec::new();
+
+    if let Some(tasks) = kind.config.get("tasks") {
+        let tasks = tasks
+            .as_map()
+            .ok_or_else(|| Error::transform("`tasks` must be a mapping").at_field("tasks"))?;
+        for (name, task) in tasks {
+            let origin = kind.task_origin(&kind.file, &kind.document, name, Some("tasks"));
+            let fields = with_defaults(defaults, task, &origin)?;
+            out.push(finish_description(fields, "kind.yml", name, origin));
+        }
+    }
+
+    for filename in tasks_from(kind)? {
+        out.extend(load_tasks_from(kind, &filename, defaults)?);
+    }
+    Ok(out)
+}
+
+fn tasks_from(kind: &Kind) -> Result<Vec<String>> {
+    match kind.config.get("tasks-from") {
+        None => Ok(Vec::new()),
+        Some(value) => value
+            .as_str_list()
+            .map(|l| l.into_iter().map(str::to_owned).collect())
+            .ok_or_else(|| {
+                Error::transform("`tasks-from` must be a list of file names").at_field("tasks-from")
+            }),
+    }
+}
+
+fn load_tasks_from(
+    kind: &Kind,
+    filename: &str,
+    kind_defaults: Option<&Value>,
+) -> Result<Vec<TaskDesc>> {
+    let file = kind.dir.join(filename);
+    let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+    let document = yaml::load_document(&text, Some(&file))?;
+    let Value::Map(mut tasks) = document.value.clone() else {
+        return Err(
+            Error::transform(format!("`{filename}` must hold a mapping of tasks")).with_file(&file),
+        );
+    };
+
+    // The file's own defaults apply over the kind's, to its tasks only.
+    let file_defaults = tasks.shift_remove("task-defaults");
+    let defaults = match (kind_defaults, file_defaults) {
+        (Some(kind_defaults), file_defaults) => {
+            let file_defaults = file_defaults
+                .filter(Value::is_truthy)
+                .unwrap_or(Value::Map(Map::new()));
+            Some(merge(&[kind_defaults, &file_defaults]))
+        }
+        (None, file_defaults) => file_defaults,
+    };
+    let defaults = defaults.filter(Value::is_truthy);
+
+    let mut out = Vec::new();
+    for (name, task) in tasks {
+        let origin = kind.task_origin(&file, &document, &name, None);
+        let fields = with_defaults(defaults.as_ref(), &task, &origin)?;
+        out.push(finish_description(fields, filename, &name, origin));
+    }
+    Ok(out)
+}
+
+fn with_defaults(defaults: Option<&Value>, task: &Value, origin: &Arc<Origin>) -> Result<Map> {
+    if !matches!(task, Value::Map(_)) {
+        return Err(Error::transform(format!(
+            "the task must be a mapping, not {}",
+            task.type_name()
+        ))
+        .with_file(&origin.file)
+        .in_task(&origin.name));
+    }
+    let merged = match defaults {
+        Some(defaults) => merge(&[defaults, task]),
+        None => task.clone(),
+    };
+    match merged {
+        Value::Map(map) => Ok(map),
+        _ => Err(Error::transform("task-defaults must be a mapping").with_file(&origin.file)),
+    }
+}
+
+fn finish_description(
+    mut fields: Map,
+    task_from: &str,
+    name: &str,
+    origin: Arc<Origin>,
+) -> TaskDesc {
+    fields.insert("task-from".to_owned(), Value::from(task_from));
+    fields.insert("name".to_owned(), Value::from(name));
+    TaskDesc::new(fields, origin)
+}
+
+/// Loads one kind's tasks: its loader, then its transforms, then [`Task`]s.
+pub fn load_tasks(
+    kind: &Kind,
+    params: &Parameters,
+    graph_config: &GraphConfig,
+    registry: &Registry,
+    kind_dependencies_tasks: &IndexMap<String, Arc<Task>>,
+) -> Result<Vec<Task>> {
+    let context = |e: Error| e.in_kind(&kind.name).with_file(&kind.file);
+
+    let loader_name = match kind.config.get("loader") {
+        None => DEFAULT_LOADER,
+        Some(Value::Str(name)) => name.as_str(),
+        Some(_) => {
+            return Err(context(
+                Error::transform("`loader` must be a name").at_field("loader"),
+            ));
+        }
+    };
+    let loaded = registry
+        .loader(loader_name)
+        .and_then(|l| l.load(kind, params))
+        .map_err(context)?;
+
+    let mut sequence = Vec::new();
+    for name in &loaded.transforms {
+        sequence.extend(
+            registry
+                .transforms(name)
+                .map_err(|e| context(e.at_field("transforms")))?
+                .iter()
+                .cloned(),
+        );
+    }
+
+    // Transforms see the kind config as the loader left it.
+    let mut config = kind.config.clone();
+    config.insert(
+        "transforms".to_owned(),
+        Value::str_list(loaded.transforms.iter().cloned()),
+    );
+    let transform_config = TransformConfig::new(
+        &kind.name,
+        &kind.path,
+        &kind.dir,
+        &config,
+        params,
+        kind_dependencies_tasks,
+        graph_config,
+        registry,
+    );
+
+    let mut tasks = loaded.tasks;
+    for transform in &sequence {
+        tasks = transform.apply(&transform_config, tasks).map_err(context)?;
+    }
+
+    tasks
+        .into_iter()
+        .map(|desc| {
+            let location = desc.location(&kind.name);
+            Task::from_description(&kind.name, desc.fields).map_err(|e| e.at(&location))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn root(dir: &tempfile::TempDir) -> ProjectRoot {
+        ProjectRoot {
+            display: "taskcluster".to_owned(),
+            dir: dir.path().to_owned(),
+        }
+    }
+
+    #[test]
+    fn tasks_merge_over_defaults_and_tasks_from_files_add_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "kinds/build/kind.yml",
+            "transforms: []\ntask-defaults:\n  a: 1\n  l: [x]\ntasks:\n  one:\n    l: [y]\ntasks-from: [more.yml]\n",
+        );
+        write(
+            dir.path(),
+            "kinds/build/more.yml",
+            "task-defaults:\n  b: 2\ntwo:\n  a: 3\n",
+        );
+        let kind = Kind::load(&root(&dir), "build").unwrap().unwrap();
+        let tasks = load_descriptions(&kind).unwrap();
+
+        assert_eq!(tasks.len(), 2);
+        let one = &tasks[0].fields;
+        assert_eq!(one["a"], Value::Int(1));
+        assert_eq!(one["l"], Value::str_list(["x", "y"]));
+        assert_eq!(one["task-from"], Value::from("kind.yml"));
+        assert_eq!(one["name"], Value::from("one"));
+        let two = &tasks[1].fields;
+        assert_eq!(two["a"], Value::Int(3));
+        assert_eq!(two["b"], Value::Int(2));
+        assert_eq!(two["task-from"], Value::from("more.yml"));
+        assert_eq!(tasks[0].origin.position.map(|p| p.0), Some(6));
+    }
+
+    #[test]
+    fn directories_without_kind_yml_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "kinds/a/kind.yml", "transforms: []\n");
+        write(dir.path(), "kinds/notes/README", "x");
+        let kinds = discover(&root(&dir), &[]).unwrap();
+        assert_eq!(kinds.keys().collect::<Vec<_>>(), ["a"]);
+    }
+
+    #[test]
+    fn waves_follow_dependencies_and_missing_kinds_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "kinds/a/kind.yml", "kind-dependencies: [b]\n");
+        write(dir.path(), "kinds/b/kind.yml", "{}\n");
+        write(dir.path(), "kinds/c/kind.yml", "kind-dependencies: [b]\n");
+        let kinds = discover(&root(&dir), &[]).unwrap();
+        let waves = kind_waves(&kinds, &[]).unwrap();
+        assert_eq!(
+            waves,
+            vec![vec!["b".to_owned()], vec!["a".to_owned(), "c".to_owned()]]
+        );
+
+        write(dir.path(), "kinds/d/kind.yml", "kind-dependencies: [zz]\n");
+        let kinds = discover(&root(&dir), &[]).unwrap();
+        let err = kind_waves(&kinds, &[]).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::MissingKind { missing, .. } if missing == "zz"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("a, b, c, d"), "{err}");
+    }
+
+    #[test]
+    fn kind_cycles_are_reported_with_their_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "kinds/a/kind.yml", "kind-dependencies: [b]\n");
+        write(dir.path(), "kinds/b/kind.yml", "kind-dependencies: [a]\n");
+        let kinds = discover(&root(&dir), &[]).unwrap();
+        let err = kind_waves(&kinds, &[]).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::KindCycle { kinds } if kinds.len() >= 2),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn target_kinds_load_their_dependencies_only() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "kinds/a/kind.yml", "kind-dependencies: [b]\n");
+        write(dir.path(), "kinds/b/kind.yml", "{}\n");
+        write(dir.path(), "kinds/c/kind.yml", "{}\n");
+        let kinds = discover(&root(&dir), &["a".to_owned()]).unwrap();
+        let mut names: Vec<&String> = kinds.keys().collect();
+        names.sort();
+        assert_eq!(names, ["a", "b"]);
+    }
+}

@@ -1,0 +1,543 @@
+//! Parameters: the inputs of one generation (repository, revision, level,
+//! target-task method, ...).
+//!
+//! A parameters file (YAML or JSON) is read, overrides replace whole
+//! top-level keys, and, unless strict, every missing key is filled with the
+//! reference's default, some of them read from the git checkout. The result
+//! is checked against the schema without coercion: a wrong type is an
+//! error, never silently converted.
+//!
+//! Crates extend the schema and the defaults through
+//! [`ParameterSchema::extend`] (translations adds `training_config`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::python;
+use crate::schema::{DictSchema, Extra, Field, Schema, dict, opt, req, str_list, str_map};
+use crate::value::{Map, Value};
+use crate::vcs::{self, Checkout};
+use crate::yaml;
+
+/// What a defaults function may look at.
+#[derive(Debug)]
+pub struct DefaultsContext<'a> {
+    /// The root of the repository (the reference's `repo_root`).
+    pub repo_root: &'a Path,
+}
+
+/// Computes defaults for missing parameters.
+pub type DefaultsFn = Arc<dyn Fn(&DefaultsContext<'_>) -> Result<Map> + Send + Sync>;
+
+/// The parameter schema and its defaults, extensible by other crates.
+#[derive(Clone)]
+pub struct ParameterSchema {
+    schema: DictSchema,
+    defaults: Vec<DefaultsFn>,
+}
+
+impl std::fmt::Debug for ParameterSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParameterSchema")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ParameterSchema {
+    fn default() -> Self {
+        ParameterSchema {
+            schema: base_schema(),
+            defaults: vec![Arc::new(base_defaults)],
+        }
+    }
+}
+
+impl ParameterSchema {
+    /// Adds fields to the schema and, optionally, a defaults function
+    /// (`extend_parameters_schema`).
+    pub fn extend(
+        &mut self,
+        fields: impl IntoIterator<Item = Field>,
+        defaults: Option<DefaultsFn>,
+    ) {
+        let schema = std::mem::take(&mut self.schema);
+        self.schema = schema.extend(fields);
+        self.defaults.extend(defaults);
+    }
+}
+
+fn base_schema() -> DictSchema {
+    let str_or_none = || Schema::OneOf(vec![Schema::Str, Schema::Null]);
+    dict([
+        req("base_repository", Schema::Str),
+        req("base_ref", Schema::Str),
+        req("base_rev", Schema::Str),
+        req("build_date", Schema::Int),
+        req("build_number", Schema::Int),
+        req("do_not_optimize", str_list()),
+        req(
+            "enable_always_target",
+            Schema::OneOf(vec![Schema::Bool, str_list()]),
+        ),
+        req("existing_tasks", str_map(Schema::Str)),
+        req("files_changed", str_list()),
+        req("filters", str_list()),
+        req("head_ref", Schema::Str),
+        req("head_repository", Schema::Str),
+        req("head_rev", Schema::Str),
+        req("head_tag", Schema::Str),
+        req("level", Schema::Str),
+        req("moz_build_date", Schema::Str),
+        req("next_version", str_or_none()),
+        req("optimize_strategies", str_or_none()),
+        req("optimize_target_tasks", Schema::Bool),
+        req("owner", Schema::Str),
+        req("project", Schema::Str),
+        req("pushdate", Schema::Int),
+        req("pushlog_id", Schema::Str),
+        req("repository_type", Schema::Str),
+        req("target_tasks_method", Schema::Str),
+        req("tasks_for", Schema::Str),
+        req("version", str_or_none()),
+        opt(
+            "code-review",
+            dict([req("phabricator-build-target", Schema::Str)]).into(),
+        ),
+    ])
+}
+
+/// The reference's base defaults (`_get_defaults`).
+fn base_defaults(ctx: &DefaultsContext<'_>) -> Result<Map> {
+    let checkout = vcs::find_checkout(ctx.repo_root);
+    let facts = RepoFacts::read(checkout.as_ref())?;
+    let now = chrono::Utc::now().timestamp();
+
+    let mut d = Map::new();
+    d.insert("base_repository".into(), facts.url.clone().into());
+    d.insert("base_ref".into(), "".into());
+    d.insert("base_rev".into(), "".into());
+    d.insert("build_date".into(), Value::Int(now));
+    d.insert("build_number".into(), Value::Int(1));
+    d.insert("do_not_optimize".into(), Value::List(vec![]));
+    d.insert("enable_always_target".into(), true.into());
+    d.insert("existing_tasks".into(), Value::Map(Map::new()));
+    d.insert("files_changed".into(), Value::str_list(facts.changed_files));
+    d.insert("filters".into(), Value::str_list(["target_tasks_method"]));
+    d.insert(
+        "head_ref".into(),
+        facts
+            .branch
+            .unwrap_or_else(|| facts.head_rev.clone())
+            .into(),
+    );
+    d.insert("head_repository".into(), facts.url.into());
+    d.insert("head_rev".into(), facts.head_rev.into());
+    d.insert("head_tag".into(), "".into());
+    d.insert("level".into(), "3".into());
+    d.insert(
+        "moz_build_date".into(),
+        chrono::Local::now()
+            .format("%Y%m%d%H%M%S")
+            .to_string()
+            .into(),
+    );
+    d.insert("next_version".into(), Value::Null);
+    d.insert("optimize_strategies".into(), Value::Null);
+    d.insert("optimize_target_tasks".into(), true.into());
+    d.insert("owner".into(), "nobody@mozilla.com".into());
+    d.insert("project".into(), facts.project.into());
+    d.insert("pushdate".into(), Value::Int(now));
+    d.insert("pushlog_id".into(), "0".into());
+    d.insert("repository_type".into(), facts.tool.into());
+    d.insert("target_tasks_method".into(), "default".into());
+    d.insert("tasks_for".into(), "".into());
+    d.insert("version".into(), read_version(ctx.repo_root).into());
+    Ok(d)
+}
+
+/// What the checkout says about itself, with the reference's fallbacks.
+struct RepoFacts {
+    url: String,
+    project: String,
+    branch: Option<String>,
+    head_rev: String,
+    tool: &'static str,
+    changed_files: Vec<String>,
+}
+
+impl RepoFacts {
+    fn read(checkout: Option<&Checkout>) -> Result<RepoFacts> {
+        let Some(Checkout::Git(repo)) = checkout else {
+            // No checkout: the reference uses empty stand-ins. (A Mercurial
+            // checkout is only recognised; its facts are not read.)
+            let tool = checkout.map_or("git", Checkout::tool);
+            return Ok(RepoFacts::empty(tool));
+        };
+        // An origin that is missing or not a GitHub/hg.mozilla.org URL
+        // blanks both the URL and the project, as in the reference.
+        let url = repo.origin_url().ok();
+        let project = url.as_deref().and_then(vcs::project_from_url);
+        let (url, project) = match project {
+            Some(project) => (url.unwrap_or_default(), project),
+            None => (String::new(), String::new()),
+        };
+        Ok(RepoFacts {
+            url,
+            project,
+            branch: repo.branch()?,
+            head_rev: repo.head_rev()?,
+            tool: "git",
+            changed_files: repo.unstaged_added_or_modified()?,
+        })
+    }
+
+    fn empty(tool: &'static str) -> RepoFacts {
+        RepoFacts {
+            url: String::new(),
+            project: String::new(),
+            branch: None,
+            head_rev: String::new(),
+            tool,
+            changed_files: Vec::new(),
+        }
+    }
+}
+
+fn read_version(repo_root: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(repo_root.join("version.txt")).ok()?;
+    Some(
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+            .to_owned(),
+    )
+}
+
+/// Checked, read-only parameters.
+#[derive(Debug, Clone)]
+pub struct Parameters {
+    values: Map,
+    spec: Option<String>,
+}
+
+/// How to load parameters.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Only the schema's keys, all of them given: no defaults, no extras.
+    pub strict: bool,
+    /// Top-level keys replacing those of the file.
+    pub overrides: Map,
+    /// The repository root, for defaults read from git.
+    pub repo_root: PathBuf,
+}
+
+impl Parameters {
+    /// Loads parameters from `spec` (a `.yml`, `.yaml` or `.json` file), or
+    /// from defaults alone when `spec` is None.
+    pub fn load(
+        spec: Option<&Path>,
+        options: &LoadOptions,
+        schema: &ParameterSchema,
+    ) -> Result<Parameters> {
+        let mut values = match spec {
+            Some(path) => read_parameters_file(path)?,
+            None => Map::new(),
+        };
+        for (key, value) in &options.overrides {
+            values.insert(key.clone(), value.clone());
+        }
+        if !options.strict {
+            fill_defaults(&mut values, &options.repo_root, schema)?;
+        }
+        let params = Parameters {
+            values,
+            spec: spec.map(|p| p.display().to_string()),
+        };
+        params
+            .check(options.strict, schema)
+            .map_err(|e| match spec {
+                Some(path) => e.with_file(path),
+                None => e,
+            })?;
+        Ok(params)
+    }
+
+    /// Wraps already-checked values (tests, embedding tools).
+    pub fn from_map(values: Map) -> Parameters {
+        Parameters { values, spec: None }
+    }
+
+    fn check(&self, strict: bool, schema: &ParameterSchema) -> Result<()> {
+        let extra = if strict { Extra::Deny } else { Extra::Allow };
+        let as_value = Value::Map(self.values.clone());
+        Schema::Dict(Box::new(schema.schema.clone()))
+            .validate(&as_value, extra)
+            .map_err(|e| Error::params(e.to_string()).at(e.location()))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.values.get(key)
+    }
+
+    /// A string parameter; an error naming it when missing or not a string.
+    pub fn str(&self, key: &str) -> Result<&str> {
+        match self.values.get(key) {
+            Some(Value::Str(s)) => Ok(s),
+            Some(other) => Err(Error::params(format!(
+                "parameter `{key}` is {}, expected str",
+                other.type_name()
+            ))),
+            None => Err(Error::params(format!(
+                "taskgraph parameter `{key}` not found"
+            ))),
+        }
+    }
+
+    /// A string parameter, or "" when missing.
+    pub fn str_or_empty(&self, key: &str) -> &str {
+        self.values
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn as_map(&self) -> &Map {
+        &self.values
+    }
+
+    pub fn into_map(self) -> Map {
+        self.values
+    }
+
+    /// The source of these parameters, as given.
+    pub fn spec(&self) -> Option<&str> {
+        self.spec.as_deref()
+    }
+
+    /// The SCM level, `"1"` to `"3"`.
+    pub fn level(&self) -> &str {
+        self.str_or_empty("level")
+    }
+
+    /// Whether this is a try push or a pull request (the reference's
+    /// `is_try`: `"try"` anywhere in the project, or `tasks_for` exactly
+    /// `github-pull-request`).
+    pub fn is_try(&self) -> bool {
+        self.str_or_empty("project").contains("try")
+            || self.str_or_empty("tasks_for") == "github-pull-request"
+    }
+
+    /// Whether `tasks_for` is any kind of pull request event.
+    pub fn is_pull_request(&self) -> bool {
+        self.str_or_empty("tasks_for")
+            .starts_with("github-pull-request")
+    }
+
+    /// A URL showing `path` at the head revision (`file_url`).
+    pub fn file_url(&self, path: &str, pretty: bool) -> Result<String> {
+        let repo = self.str_or_empty("head_repository");
+        let rev = self.str_or_empty("head_rev");
+        match self.str_or_empty("repository_type") {
+            "hg" => {
+                let endpoint = if pretty { "file" } else { "raw-file" };
+                Ok(format!("{repo}/{endpoint}/{rev}/{path}"))
+            }
+            "git" => {
+                let endpoint = if pretty { "blob" } else { "raw" };
+                if let Some(rest) = repo.strip_prefix("https://github.com/") {
+                    let rest = rest.strip_suffix('/').unwrap_or(rest);
+                    Ok(format!("https://github.com/{rest}/{endpoint}/{rev}/{path}"))
+                } else if let Some(rest) = repo.strip_prefix("git@github.com:") {
+                    let rest = rest.strip_suffix(".git").unwrap_or(rest);
+                    Ok(format!("https://github.com/{rest}/{endpoint}/{rev}/{path}"))
+                } else {
+                    Err(Error::params(format!(
+                        "Don't know how to determine file URL for non-github repo: {repo}"
+                    ))
+                    .at_field("head_repository"))
+                }
+            }
+            other => Err(Error::params(format!(
+                "only git and hg repositories can link to files; repository_type is `{other}`"
+            ))),
+        }
+    }
+
+    /// The first 12 hex digits of the SHA-256 of the compact sorted JSON,
+    /// as the reference logs it.
+    pub fn id(&self) -> Result<String> {
+        let json = python::json_compact(&Value::Map(self.values.clone()), true)?;
+        let digest = Sha256::digest(json.as_bytes());
+        Ok(format!("{digest:x}")[..12].to_owned())
+    }
+}
+
+fn read_parameters_file(path: &Path) -> Result<Map> {
+    let name = path.to_string_lossy();
+    let value = if name.ends_with(".yml") || name.ends_with(".yaml") {
+        yaml::load_file(path)?
+    } else if name.ends_with(".json") {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        python::json_parse(&text).map_err(|e| e.with_file(path))?
+    } else {
+        return Err(Error::params(format!(
+            "parameters file `{name}` is not JSON (.json) or YAML (.yml)"
+        ))
+        .with_file(path));
+    };
+    match value {
+        Value::Map(map) => Ok(map),
+        other => Err(Error::params(format!(
+            "the parameters file must hold a mapping, not {}",
+            other.type_name()
+        ))
+        .with_file(path)),
+    }
+}
+
+fn fill_defaults(values: &mut Map, repo_root: &Path, schema: &ParameterSchema) -> Result<()> {
+    let ctx = DefaultsContext { repo_root };
+    let mut defaults = Map::new();
+    for defaults_fn in &schema.defaults {
+        defaults.extend(defaults_fn(&ctx)?);
+    }
+    for (key, value) in defaults {
+        values.entry(key).or_insert(value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map;
+
+    fn full() -> Map {
+        map! {
+            "base_repository" => "https://github.com/demo/demo", "base_ref" => "", "base_rev" => "",
+            "build_date" => 1700000000, "build_number" => 1, "do_not_optimize" => Value::List(vec![]),
+            "enable_always_target" => true, "existing_tasks" => Map::new(), "files_changed" => Value::List(vec![]),
+            "filters" => Value::str_list(["target_tasks_method"]), "head_ref" => "main",
+            "head_repository" => "https://github.com/demo/demo", "head_rev" => "abc", "head_tag" => "",
+            "level" => "3", "moz_build_date" => "20231110000000", "next_version" => Value::Null,
+            "optimize_strategies" => Value::Null, "optimize_target_tasks" => true, "owner" => "me@example.com",
+            "project" => "demo", "pushdate" => 1700000000, "pushlog_id" => "0", "repository_type" => "git",
+            "target_tasks_method" => "default", "tasks_for" => "github-push", "version" => Value::Null,
+        }
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn strict_loading_rejects_wrong_types_and_extra_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = ParameterSchema::default();
+        let options = LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        };
+
+        let mut values = full();
+        values.insert("level".into(), Value::Int(3));
+        let path = write(
+            dir.path(),
+            "p.json",
+            &python::json_compact(&Value::Map(values), false).unwrap(),
+        );
+        let err = Parameters::load(Some(&path), &options, &schema).unwrap_err();
+        assert_eq!(err.location().field.as_deref(), Some("level"), "{err}");
+        assert!(err.to_string().contains("p.json"), "{err}");
+
+        let mut values = full();
+        values.insert("surprise".into(), Value::Int(3));
+        let path = write(
+            dir.path(),
+            "q.json",
+            &python::json_compact(&Value::Map(values), false).unwrap(),
+        );
+        assert!(Parameters::load(Some(&path), &options, &schema).is_err());
+    }
+
+    #[test]
+    fn defaults_fill_missing_keys_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "p.yml", "level: '1'\nproject: demo\n");
+        let options = LoadOptions {
+            repo_root: dir.path().to_owned(),
+            ..LoadOptions::default()
+        };
+        let params = Parameters::load(Some(&path), &options, &ParameterSchema::default()).unwrap();
+        assert_eq!(params.level(), "1");
+        assert_eq!(params.str("owner").unwrap(), "nobody@mozilla.com");
+        assert_eq!(params.str("repository_type").unwrap(), "git");
+        assert_eq!(params.get("files_changed"), Some(&Value::List(vec![])));
+    }
+
+    #[test]
+    fn overrides_replace_whole_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "p.yml", "existing_tasks: {a: b}\n");
+        let options = LoadOptions {
+            overrides: map! {"existing_tasks" => map! {"c" => "d"}},
+            repo_root: dir.path().to_owned(),
+            ..LoadOptions::default()
+        };
+        let params = Parameters::load(Some(&path), &options, &ParameterSchema::default()).unwrap();
+        assert_eq!(
+            params.get("existing_tasks"),
+            Some(&Value::Map(map! {"c" => "d"}))
+        );
+    }
+
+    #[test]
+    fn a_missing_file_names_its_path() {
+        let err = Parameters::load(
+            Some(Path::new("/nonexistent/p.yml")),
+            &LoadOptions::default(),
+            &ParameterSchema::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/p.yml"), "{err}");
+    }
+
+    #[test]
+    fn file_urls_follow_the_repository_host() {
+        let mut values = full();
+        let params = Parameters::from_map(values.clone());
+        assert_eq!(
+            params.file_url("taskcluster/kinds/build", true).unwrap(),
+            "https://github.com/demo/demo/blob/abc/taskcluster/kinds/build"
+        );
+        values.insert(
+            "head_repository".into(),
+            "git@github.com:demo/demo.git".into(),
+        );
+        assert_eq!(
+            Parameters::from_map(values.clone())
+                .file_url("x", false)
+                .unwrap(),
+            "https://github.com/demo/demo/raw/abc/x"
+        );
+        values.insert("head_repository".into(), "https://gitlab.com/demo".into());
+        assert!(Parameters::from_map(values).file_url("x", true).is_err());
+    }
+
+    #[test]
+    fn is_try_matches_the_reference() {
+        let mut values = full();
+        values.insert("tasks_for".into(), "github-pull-request".into());
+        assert!(Parameters::from_map(values.clone()).is_try());
+        values.insert("tasks_for".into(), "github-pull-request-untrusted".into());
+        assert!(!Parameters::from_map(values.clone()).is_try());
+        assert!(Parameters::from_map(values).is_pull_request());
+    }
+}

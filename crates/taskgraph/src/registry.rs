@@ -1,0 +1,283 @@
+//! Everything looked up by name: transforms, loaders, target-task methods,
+//! filters, `run.using` implementations, worker payload builders, index
+//! builders and the parameter schema.
+//!
+//! Names follow the reference's Python spellings so that an unmodified
+//! kind.yml loads: a transform is registered as
+//! `taskgraph.transforms.task_context:transforms`, and a kind may name it
+//! with or without the `:transforms` suffix. Other crates (the translations
+//! pipeline, or a tool of your own) register their parts next to the
+//! built-in ones.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use crate::config::GraphConfig;
+use crate::error::{Error, ErrorKind, Result, closest_names};
+use crate::kind::Loader;
+use crate::params::{ParameterSchema, Parameters};
+use crate::schema::Schema;
+use crate::task::Task;
+use crate::transform::{TransformConfig, TransformRef};
+use crate::value::Map;
+
+/// What a target-task method or filter sees.
+#[derive(Debug)]
+pub struct TargetContext<'a> {
+    /// The tasks still in the running: all tasks for the first filter.
+    pub tasks: &'a IndexMap<String, Arc<Task>>,
+    pub params: &'a Parameters,
+    pub graph_config: &'a GraphConfig,
+    pub registry: &'a Registry,
+}
+
+/// Chooses target tasks: returns their labels.
+pub type TargetFn = Arc<dyn Fn(&TargetContext<'_>) -> Result<Vec<String>> + Send + Sync>;
+
+/// The state a `run.using` implementation works on: the task's `run`
+/// section and the task description being built (whose `worker` is the
+/// task's worker, shared as in the reference).
+#[derive(Debug)]
+pub struct RunContext {
+    pub run: Map,
+    pub desc: Map,
+}
+
+/// Sets up a task description for one `run.using` on one worker.
+pub type RunUsingFn = fn(&TransformConfig<'_>, &mut RunContext) -> Result<()>;
+
+/// A registered `run.using` implementation.
+#[derive(Clone, Debug)]
+pub struct RunUsing {
+    pub schema: Option<Arc<Schema>>,
+    pub defaults: Map,
+    pub build: RunUsingFn,
+}
+
+/// Builds `task_def.payload` (and adjusts scopes) for a worker
+/// implementation, from the task description.
+pub type PayloadFn = fn(&TransformConfig<'_>, &mut Map, &mut Map) -> Result<()>;
+
+/// A registered worker payload builder.
+#[derive(Clone, Debug)]
+pub struct PayloadBuilder {
+    pub schema: Arc<Schema>,
+    pub build: PayloadFn,
+}
+
+/// Adds index routes for an `index.type`.
+pub type IndexFn = fn(&TransformConfig<'_>, &mut Map) -> Result<()>;
+
+/// Name-keyed tables of everything generation can look up.
+#[derive(Default)]
+pub struct Registry {
+    transforms: HashMap<String, Vec<TransformRef>>,
+    loaders: HashMap<String, Arc<dyn Loader>>,
+    target_methods: HashMap<String, TargetFn>,
+    filters: HashMap<String, TargetFn>,
+    run_using: HashMap<(String, String), RunUsing>,
+    payload_builders: HashMap<String, PayloadBuilder>,
+    index_builders: HashMap<String, IndexFn>,
+    parameters: ParameterSchema,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut transforms: Vec<&String> = self.transforms.keys().collect();
+        transforms.sort();
+        f.debug_struct("Registry")
+            .field("transforms", &transforms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// An empty registry (no built-ins).
+    pub fn empty() -> Registry {
+        Registry::default()
+    }
+
+    /// A registry holding every built-in part.
+    pub fn with_builtins() -> Registry {
+        let mut registry = Registry::default();
+        crate::transforms::register(&mut registry);
+        crate::kind::register_loaders(&mut registry);
+        crate::target::register(&mut registry);
+        registry
+    }
+
+    /// Registers a transform sequence under its Python name
+    /// (`module:attribute`, or `module` for `module:transforms`).
+    pub fn add_transforms(&mut self, name: &str, sequence: Vec<TransformRef>) {
+        self.transforms
+            .insert(normalize_transform_name(name), sequence);
+    }
+
+    /// The transform sequence a kind names.
+    pub fn transforms(&self, name: &str) -> Result<&[TransformRef]> {
+        let normalized = normalize_transform_name(name);
+        self.transforms
+            .get(&normalized)
+            .map(Vec::as_slice)
+            .ok_or_else(|| {
+                let suggestions =
+                    closest_names(&normalized, self.transforms.keys().map(String::as_str));
+                Error::new(ErrorKind::UnknownTransform {
+                    name: name.to_owned(),
+                    suggestions,
+                })
+            })
+    }
+
+    pub fn add_loader(&mut self, name: &str, loader: Arc<dyn Loader>) {
+        self.loaders.insert(name.to_owned(), loader);
+    }
+
+    pub fn loader(&self, name: &str) -> Result<&Arc<dyn Loader>> {
+        self.loaders
+            .get(name)
+            .ok_or_else(|| unknown("loader", name, self.loaders.keys()))
+    }
+
+    pub fn add_target_method(&mut self, name: &str, method: TargetFn) {
+        self.target_methods.insert(name.to_owned(), method);
+    }
+
+    pub fn target_method(&self, name: &str) -> Result<&TargetFn> {
+        self.target_methods
+            .get(name)
+            .ok_or_else(|| unknown("target-tasks method", name, self.target_methods.keys()))
+    }
+
+    pub fn add_filter(&mut self, name: &str, filter: TargetFn) {
+        self.filters.insert(name.to_owned(), filter);
+    }
+
+    pub fn filter(&self, name: &str) -> Result<&TargetFn> {
+        self.filters
+            .get(name)
+            .ok_or_else(|| unknown("filter", name, self.filters.keys()))
+    }
+
+    /// Registers `build` for tasks with `run.using: using` on workers of
+    /// `implementation`.
+    pub fn add_run_using(&mut self, implementation: &str, using: &str, run_using: RunUsing) {
+        self.run_using
+            .insert((using.to_owned(), implementation.to_owned()), run_using);
+    }
+
+    pub fn run_using(&self, using: &str, implementation: &str) -> Result<&RunUsing> {
+        if let Some(found) = self
+            .run_using
+            .get(&(using.to_owned(), implementation.to_owned()))
+        {
+            return Ok(found);
+        }
+        let known_using = self.run_using.keys().any(|(u, _)| u == using);
+        let message = if known_using {
+            format!("no functions for run.using `{using}` on `{implementation}`")
+        } else {
+            format!("no functions for run.using `{using}`")
+        };
+        Err(Error::transform(message).at_field("run.using"))
+    }
+
+    pub fn add_payload_builder(&mut self, implementation: &str, builder: PayloadBuilder) {
+        self.payload_builders
+            .insert(implementation.to_owned(), builder);
+    }
+
+    pub fn payload_builder(&self, implementation: &str) -> Result<&PayloadBuilder> {
+        self.payload_builders.get(implementation).ok_or_else(|| {
+            unknown(
+                "worker implementation",
+                implementation,
+                self.payload_builders.keys(),
+            )
+        })
+    }
+
+    pub fn add_index_builder(&mut self, index_type: &str, builder: IndexFn) {
+        self.index_builders.insert(index_type.to_owned(), builder);
+    }
+
+    pub fn index_builder(&self, index_type: &str) -> Result<IndexFn> {
+        self.index_builders
+            .get(index_type)
+            .copied()
+            .ok_or_else(|| unknown("index type", index_type, self.index_builders.keys()))
+    }
+
+    /// The parameter schema, for extension.
+    pub fn parameters_mut(&mut self) -> &mut ParameterSchema {
+        &mut self.parameters
+    }
+
+    pub fn parameters(&self) -> &ParameterSchema {
+        &self.parameters
+    }
+}
+
+/// `module` means `module:transforms`, as in the reference.
+fn normalize_transform_name(name: &str) -> String {
+    if name.contains(':') {
+        name.to_owned()
+    } else {
+        format!("{name}:transforms")
+    }
+}
+
+fn unknown<'a>(what: &'static str, name: &str, known: impl Iterator<Item = &'a String>) -> Error {
+    let known: Vec<&str> = known.map(String::as_str).collect();
+    let mut close = closest_names(name, known.iter().copied());
+    if close.is_empty() {
+        close = known.iter().map(|k| (*k).to_owned()).collect();
+        close.sort();
+    }
+    Error::new(ErrorKind::UnknownName {
+        what,
+        name: name.to_owned(),
+        known: close,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transform_names_accept_the_python_spellings() {
+        let registry = Registry::with_builtins();
+        assert!(
+            registry
+                .transforms("taskgraph.transforms.task_context")
+                .is_ok()
+        );
+        assert!(
+            registry
+                .transforms("taskgraph.transforms.task_context:transforms")
+                .is_ok()
+        );
+        assert!(
+            registry
+                .transforms("taskgraph.transforms.run:transforms")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn unknown_transforms_suggest_close_names() {
+        let registry = Registry::with_builtins();
+        let Err(err) = registry.transforms("taskgraph.transforms.task_contxt") else {
+            panic!("a misspelt transform name was accepted");
+        };
+        let text = err.to_string();
+        assert!(
+            text.contains("taskgraph.transforms.task_context:transforms"),
+            "{text}"
+        );
+    }
+}

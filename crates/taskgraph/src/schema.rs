@@ -1,0 +1,635 @@
+//! Check-only validation of description trees.
+//!
+//! The reference validates each transform's input with voluptuous schemas
+//! and throws the validated result away: nothing is coerced and no default
+//! is filled in. [`Schema`] reproduces the parts of voluptuous that
+//! taskgraph's schemas use, with its typing rules:
+//!
+//! - `int` accepts bools (Python's `isinstance(True, int)` is true), `float`
+//!   accepts only floats, literals compare with Python equality;
+//! - a dict schema lists literal keys (optional unless marked required),
+//!   key rules such as "any `str` key" (`{str: object}`), exclusive groups,
+//!   and a policy for the remaining keys;
+//! - a nested dict without its own policy inherits the policy of the schema
+//!   that contains it, as voluptuous compiles nested dicts with the outer
+//!   schema's `extra` setting.
+//!
+//! Errors name the dotted path of the offending field.
+
+use std::fmt::Write as _;
+
+use crate::error::{Error, Result};
+use crate::python::py_repr;
+use crate::value::{Map, Value};
+
+/// A voluptuous-style schema.
+#[derive(Debug, Clone)]
+pub enum Schema {
+    /// Anything (`object`).
+    Anything,
+    /// A `str`.
+    Str,
+    /// An `int` (bools included, as in Python).
+    Int,
+    /// A `bool`.
+    Bool,
+    /// A `float` (ints excluded, as in Python).
+    Float,
+    /// `None`.
+    Null,
+    /// Any `dict`.
+    AnyMap,
+    /// Any `list`.
+    AnyList,
+    /// Equal (with Python equality) to this value.
+    Literal(Value),
+    /// The first alternative that matches (voluptuous `Any`).
+    OneOf(Vec<Schema>),
+    /// Every schema matches (voluptuous `All`).
+    AllOf(Vec<Schema>),
+    /// A list whose items each match one of the alternatives (`[a, b]`).
+    ListOf(Vec<Schema>),
+    /// A dict with literal keys and key rules.
+    Dict(Box<DictSchema>),
+    /// The value, or a `by-<field>` dict (for the listed fields) whose
+    /// alternatives are themselves optionally keyed values.
+    KeyedBy(Vec<&'static str>, Box<Schema>),
+    /// A container of at least this many items.
+    MinLength(usize),
+}
+
+/// What to do with dict keys that no field or key rule names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extra {
+    Deny,
+    Allow,
+}
+
+/// Which keys a key rule accepts.
+#[derive(Debug, Clone)]
+pub enum KeyRule {
+    /// Any string key (`{str: ...}`).
+    AnyStr,
+    /// One of these keys.
+    OneOf(Vec<&'static str>),
+    /// Any string key except these (`All(str, NotIn([...]))`).
+    NoneOf(Vec<&'static str>),
+}
+
+impl KeyRule {
+    fn accepts(&self, key: &str) -> bool {
+        match self {
+            KeyRule::AnyStr => true,
+            KeyRule::OneOf(keys) => keys.contains(&key),
+            KeyRule::NoneOf(keys) => !keys.contains(&key),
+        }
+    }
+}
+
+/// One literal key of a dict schema.
+#[derive(Debug, Clone)]
+pub struct Field {
+    name: &'static str,
+    required: bool,
+    exclusive_group: Option<&'static str>,
+    schema: Schema,
+}
+
+/// A dict schema: literal fields, key rules, and a policy for the rest.
+#[derive(Debug, Clone, Default)]
+pub struct DictSchema {
+    fields: Vec<Field>,
+    key_rules: Vec<(KeyRule, Schema)>,
+    extra: Option<Extra>,
+}
+
+/// A required field.
+pub fn req(name: &'static str, schema: Schema) -> Field {
+    Field {
+        name,
+        required: true,
+        exclusive_group: None,
+        schema,
+    }
+}
+
+/// An optional field.
+pub fn opt(name: &'static str, schema: Schema) -> Field {
+    Field {
+        name,
+        required: false,
+        exclusive_group: None,
+        schema,
+    }
+}
+
+/// An optional field of which at most one per `group` may be present.
+pub fn exclusive(name: &'static str, group: &'static str, schema: Schema) -> Field {
+    Field {
+        name,
+        required: false,
+        exclusive_group: Some(group),
+        schema,
+    }
+}
+
+/// A dict schema with these fields, inheriting the enclosing extra policy.
+pub fn dict(fields: impl IntoIterator<Item = Field>) -> DictSchema {
+    DictSchema {
+        fields: fields.into_iter().collect(),
+        ..DictSchema::default()
+    }
+}
+
+/// `{str: value}`: any string key, each value matching `value`.
+pub fn str_map(value: Schema) -> Schema {
+    dict([]).key_rule(KeyRule::AnyStr, value).into()
+}
+
+/// `[str]`.
+pub fn str_list() -> Schema {
+    Schema::ListOf(vec![Schema::Str])
+}
+
+/// Any of these string literals.
+pub fn one_of_strs(values: &[&str]) -> Schema {
+    Schema::OneOf(
+        values
+            .iter()
+            .map(|v| Schema::Literal(Value::from(*v)))
+            .collect(),
+    )
+}
+
+/// `Any(str, {task-reference: str}, {artifact-reference: str})`.
+pub fn taskref_or_string() -> Schema {
+    Schema::OneOf(vec![
+        Schema::Str,
+        dict([req("task-reference", Schema::Str)])
+            .deny_extra()
+            .into(),
+        dict([req("artifact-reference", Schema::Str)])
+            .deny_extra()
+            .into(),
+    ])
+}
+
+impl DictSchema {
+    /// Accepts keys matching `rule`, with values matching `value`.
+    pub fn key_rule(mut self, rule: KeyRule, value: Schema) -> Self {
+        self.key_rules.push((rule, value));
+        self
+    }
+
+    pub fn allow_extra(mut self) -> Self {
+        self.extra = Some(Extra::Allow);
+        self
+    }
+
+    pub fn deny_extra(mut self) -> Self {
+        self.extra = Some(Extra::Deny);
+        self
+    }
+
+    /// Adds fields (voluptuous `Schema.extend`); a field of the same name
+    /// replaces the old one.
+    pub fn extend(mut self, fields: impl IntoIterator<Item = Field>) -> Self {
+        for field in fields {
+            match self.fields.iter_mut().find(|f| f.name == field.name) {
+                Some(existing) => *existing = field,
+                None => self.fields.push(field),
+            }
+        }
+        self
+    }
+
+    /// The schema of one literal field, for reuse in another schema.
+    pub fn field(&self, name: &str) -> Option<&Schema> {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| &f.schema)
+    }
+}
+
+impl From<DictSchema> for Schema {
+    fn from(d: DictSchema) -> Self {
+        Schema::Dict(Box::new(d))
+    }
+}
+
+impl Schema {
+    pub fn literal(value: impl Into<Value>) -> Schema {
+        Schema::Literal(value.into())
+    }
+
+    /// This schema or `None`.
+    pub fn nullable(self) -> Schema {
+        Schema::OneOf(vec![Schema::Null, self])
+    }
+
+    /// Checks `value`, treating dicts without a policy as `extra`.
+    pub fn validate(&self, value: &Value, extra: Extra) -> Result<()> {
+        self.check(value, extra, &mut Path::default())
+            .map_err(|failure| {
+                let mut message = failure.message;
+                if !failure.path.is_empty() {
+                    message = format!("{message} (at `{}`)", failure.path);
+                }
+                let error = Error::schema(message);
+                if failure.path.is_empty() {
+                    error
+                } else {
+                    error.at_field(&failure.path)
+                }
+            })
+    }
+
+    fn check(&self, value: &Value, extra: Extra, path: &mut Path) -> Result<(), Failure> {
+        match self {
+            Schema::Anything => Ok(()),
+            Schema::Str => expect_type(value.as_str().is_some(), "str", value, path),
+            Schema::Int => expect_type(value.is_py_int(), "int", value, path),
+            Schema::Bool => expect_type(value.as_bool().is_some(), "bool", value, path),
+            Schema::Float => expect_type(matches!(value, Value::Float(_)), "float", value, path),
+            Schema::Null => expect_type(value.is_null(), "None", value, path),
+            Schema::AnyMap => expect_type(value.as_map().is_some(), "dict", value, path),
+            Schema::AnyList => expect_type(value.as_list().is_some(), "list", value, path),
+            Schema::Literal(expected) if expected == value => Ok(()),
+            Schema::Literal(expected) => Err(path.fail(format!(
+                "expected {}, got {}",
+                py_repr(expected),
+                py_repr(value)
+            ))),
+            Schema::OneOf(alternatives) => check_one_of(alternatives, value, extra, path),
+            Schema::AllOf(all) => all.iter().try_for_each(|s| s.check(value, extra, path)),
+            Schema::ListOf(items) => check_list(items, value, extra, path),
+            Schema::Dict(dict) => dict.check(value, extra, path),
+            Schema::KeyedBy(fields, inner) => check_keyed_by(fields, inner, value, extra, path),
+            Schema::MinLength(min) => {
+                let len = match value {
+                    Value::List(l) => l.len(),
+                    Value::Map(m) => m.len(),
+                    Value::Str(s) => s.chars().count(),
+                    _ => {
+                        return Err(
+                            path.fail(format!("expected a container, got {}", value.type_name()))
+                        );
+                    }
+                };
+                if len < *min {
+                    return Err(path.fail(format!("length of value must be at least {min}")));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl DictSchema {
+    fn check(&self, value: &Value, inherited: Extra, path: &mut Path) -> Result<(), Failure> {
+        let Some(map) = value.as_map() else {
+            return Err(path.fail(format!("expected a dictionary, got {}", value.type_name())));
+        };
+        let extra = self.extra.unwrap_or(inherited);
+
+        for (key, item) in map {
+            path.push(key);
+            let result = self.check_entry(key, item, extra, path);
+            path.pop();
+            result?;
+        }
+
+        self.check_required(map, path)?;
+        self.check_exclusive(map, path)
+    }
+
+    fn check_entry(
+        &self,
+        key: &str,
+        item: &Value,
+        extra: Extra,
+        path: &mut Path,
+    ) -> Result<(), Failure> {
+        if let Some(field) = self.fields.iter().find(|f| f.name == key) {
+            return field.schema.check(item, extra, path);
+        }
+        for (rule, schema) in &self.key_rules {
+            if rule.accepts(key) {
+                return schema.check(item, extra, path);
+            }
+        }
+        match extra {
+            Extra::Allow => Ok(()),
+            Extra::Deny => Err(path.fail("extra keys not allowed".to_owned())),
+        }
+    }
+
+    fn check_required(&self, map: &Map, path: &Path) -> Result<(), Failure> {
+        let missing: Vec<&str> = self
+            .fields
+            .iter()
+            .filter(|f| f.required && !map.contains_key(f.name))
+            .map(|f| f.name)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let names = missing
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(path.fail(format!("required key {names} not provided")))
+    }
+
+    fn check_exclusive(&self, map: &Map, path: &Path) -> Result<(), Failure> {
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for field in &self.fields {
+            let Some(group) = field.exclusive_group else {
+                continue;
+            };
+            if !map.contains_key(field.name) {
+                continue;
+            }
+            if let Some((_, other)) = seen.iter().find(|(g, _)| *g == group) {
+                return Err(path.fail(format!(
+                    "`{}` and `{}` are mutually exclusive (group `{group}`)",
+                    other, field.name
+                )));
+            }
+            seen.push((group, field.name));
+        }
+        Ok(())
+    }
+}
+
+fn expect_type(ok: bool, expected: &str, value: &Value, path: &Path) -> Result<(), Failure> {
+    if ok {
+        Ok(())
+    } else {
+        Err(path.fail(format!(
+            "expected {expected}, got {} {}",
+            value.type_name(),
+            short_repr(value)
+        )))
+    }
+}
+
+fn check_one_of(
+    alternatives: &[Schema],
+    value: &Value,
+    extra: Extra,
+    path: &mut Path,
+) -> Result<(), Failure> {
+    let mut deepest: Option<Failure> = None;
+    for alternative in alternatives {
+        match alternative.check(value, extra, path) {
+            Ok(()) => return Ok(()),
+            Err(failure) => {
+                // Report the failure that got furthest into the value: it is
+                // the alternative the author most likely meant.
+                if deepest.as_ref().is_none_or(|d| failure.depth > d.depth) {
+                    deepest = Some(failure);
+                }
+            }
+        }
+    }
+    match deepest {
+        Some(failure) if failure.depth > path.depth() => Err(failure),
+        _ => Err(path.fail(format!(
+            "{} does not match any allowed form",
+            short_repr(value)
+        ))),
+    }
+}
+
+fn check_list(
+    items: &[Schema],
+    value: &Value,
+    extra: Extra,
+    path: &mut Path,
+) -> Result<(), Failure> {
+    let Some(list) = value.as_list() else {
+        return Err(path.fail(format!("expected a list, got {}", value.type_name())));
+    };
+    if items.is_empty() {
+        return Ok(());
+    }
+    for (index, item) in list.iter().enumerate() {
+        path.push_index(index);
+        let result = check_one_of(items, item, extra, path);
+        path.pop();
+        result?;
+    }
+    Ok(())
+}
+
+fn check_keyed_by(
+    fields: &[&'static str],
+    inner: &Schema,
+    value: &Value,
+    extra: Extra,
+    path: &mut Path,
+) -> Result<(), Failure> {
+    if let Some(map) = value.as_map()
+        && map.len() == 1
+        && let Some((key, alternatives)) = map.first()
+        && let Some(field) = key.strip_prefix("by-")
+        && fields.contains(&field)
+    {
+        let Some(alternatives) = alternatives.as_map() else {
+            return Err(path.fail(format!("`{key}` must map values to alternatives")));
+        };
+        path.push(key);
+        for (name, alternative) in alternatives {
+            path.push(name);
+            let result = check_keyed_by(fields, inner, alternative, extra, path);
+            path.pop();
+            result?;
+        }
+        path.pop();
+        return Ok(());
+    }
+    inner.check(value, extra, path)
+}
+
+fn short_repr(value: &Value) -> String {
+    let text = py_repr(value);
+    if text.chars().count() > 60 {
+        let mut short: String = text.chars().take(57).collect();
+        short.push_str("...");
+        short
+    } else {
+        text
+    }
+}
+
+/// The dotted path to the value being checked.
+#[derive(Debug, Default)]
+struct Path {
+    parts: Vec<String>,
+}
+
+impl Path {
+    fn push(&mut self, key: &str) {
+        self.parts.push(key.to_owned());
+    }
+
+    fn push_index(&mut self, index: usize) {
+        self.parts.push(format!("[{index}]"));
+    }
+
+    fn pop(&mut self) {
+        self.parts.pop();
+    }
+
+    fn depth(&self) -> usize {
+        self.parts.len()
+    }
+
+    fn fail(&self, message: String) -> Failure {
+        let mut text = String::new();
+        for part in &self.parts {
+            if !text.is_empty() && !part.starts_with('[') {
+                text.push('.');
+            }
+            let _ = write!(text, "{part}");
+        }
+        Failure {
+            message,
+            path: text,
+            depth: self.parts.len(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    path: String,
+    depth: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map;
+
+    fn run_schema() -> Schema {
+        dict([
+            req("using", Schema::literal("run-task")),
+            opt(
+                "checkout",
+                Schema::OneOf(vec![Schema::Bool, str_map(Schema::AnyMap)]),
+            ),
+            opt(
+                "command",
+                Schema::OneOf(vec![
+                    Schema::ListOf(vec![taskref_or_string()]),
+                    taskref_or_string(),
+                ]),
+            ),
+            opt("max-run-time", Schema::Int),
+        ])
+        .deny_extra()
+        .into()
+    }
+
+    fn check(schema: &Schema, value: Value) -> Result<()> {
+        schema.validate(&value, Extra::Deny)
+    }
+
+    #[test]
+    fn accepts_a_valid_description() {
+        let value =
+            Value::Map(map! {"using" => "run-task", "checkout" => true, "command" => "make"});
+        check(&run_schema(), value).unwrap();
+    }
+
+    #[test]
+    fn rejects_extra_keys_and_names_them() {
+        let value = Value::Map(map! {"using" => "run-task", "comand" => "make"});
+        let err = check(&run_schema(), value).unwrap_err();
+        assert_eq!(err.location().field.as_deref(), Some("comand"));
+        assert!(err.to_string().contains("extra keys not allowed"));
+    }
+
+    #[test]
+    fn reports_missing_required_keys() {
+        let err = check(&run_schema(), Value::Map(map! {"checkout" => false})).unwrap_err();
+        assert!(err.to_string().contains("`using`"), "{err}");
+    }
+
+    #[test]
+    fn int_accepts_bools_but_float_does_not_accept_ints() {
+        check(&Schema::Int, Value::Bool(true)).unwrap();
+        assert!(check(&Schema::Float, Value::Int(1)).is_err());
+        assert!(check(&Schema::Int, Value::Str("1".into())).is_err());
+    }
+
+    #[test]
+    fn nested_dicts_inherit_the_extra_policy() {
+        let schema: Schema = dict([opt("outer", dict([opt("a", Schema::Int)]).into())]).into();
+        let value = Value::Map(map! {"outer" => map! {"a" => 1, "b" => 2}});
+        schema.validate(&value, Extra::Allow).unwrap();
+        let err = schema.validate(&value, Extra::Deny).unwrap_err();
+        assert_eq!(err.location().field.as_deref(), Some("outer.b"));
+    }
+
+    #[test]
+    fn list_items_report_their_index() {
+        let schema = Schema::ListOf(vec![Schema::Str]);
+        let err = check(&schema, Value::List(vec!["a".into(), Value::Int(3)])).unwrap_err();
+        assert_eq!(err.location().field.as_deref(), Some("[1]"));
+    }
+
+    #[test]
+    fn keyed_by_values_are_checked_at_every_level() {
+        let schema = Schema::KeyedBy(vec!["level"], Box::new(Schema::Str));
+        check(
+            &schema,
+            Value::Map(map! {"by-level" => map! {"3" => "a", "default" => "b"}}),
+        )
+        .unwrap();
+        let err = check(&schema, Value::Map(map! {"by-level" => map! {"3" => 5}})).unwrap_err();
+        assert_eq!(err.location().field.as_deref(), Some("by-level.3"));
+        // A field the schema does not list is not a keyed-by form.
+        assert!(
+            check(
+                &schema,
+                Value::Map(map! {"by-project" => map! {"a" => "b"}})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn exclusive_fields_cannot_both_appear() {
+        let schema: Schema = dict([
+            exclusive("optimization", "optimization", Schema::Anything),
+            exclusive("when", "optimization", Schema::Anything),
+        ])
+        .into();
+        let err = check(
+            &schema,
+            Value::Map(map! {"optimization" => Value::Null, "when" => map! {}}),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("mutually exclusive"));
+    }
+
+    #[test]
+    fn literal_true_accepts_one_like_python() {
+        check(&Schema::literal(true), Value::Int(1)).unwrap();
+    }
+
+    #[test]
+    fn key_rules_restrict_keys() {
+        let schema: Schema = dict([])
+            .key_rule(KeyRule::NoneOf(vec!["self", "decision"]), Schema::Anything)
+            .into();
+        check(&schema, Value::Map(map! {"build" => "x"})).unwrap();
+        assert!(check(&schema, Value::Map(map! {"self" => "x"})).is_err());
+    }
+}

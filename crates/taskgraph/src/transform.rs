@@ -1,0 +1,418 @@
+//! The transform framework: task descriptions, transforms and their
+//! configuration.
+//!
+//! A kind's loader produces [`TaskDesc`]s, free-form trees that remember
+//! where in the project they were defined ([`Origin`]). Each transform of
+//! the kind's sequence takes the whole list and returns a new one; most are
+//! written per task with [`per_task`] or [`fan_out`], which also attach the
+//! task's location to any error. The reference chains Python generators
+//! lazily; running each transform over the whole list is equivalent for
+//! transforms that do not share state between tasks, which holds for every
+//! built-in one.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use indexmap::IndexMap;
+
+use crate::config::GraphConfig;
+use crate::error::{Error, Location, Result};
+use crate::params::Parameters;
+use crate::registry::Registry;
+use crate::schema::{Extra, Schema};
+use crate::task::Task;
+use crate::value::{Map, Value};
+
+/// Where a task description was defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The kind.yml or tasks-from file.
+    pub file: PathBuf,
+    /// 1-based line and column of the task's key, when known.
+    pub position: Option<(usize, usize)>,
+    /// The task's key in that file.
+    pub name: String,
+}
+
+/// A task description on its way through the transforms.
+#[derive(Debug, Clone)]
+pub struct TaskDesc {
+    pub fields: Map,
+    pub origin: Arc<Origin>,
+}
+
+impl TaskDesc {
+    pub fn new(fields: Map, origin: Arc<Origin>) -> TaskDesc {
+        TaskDesc { fields, origin }
+    }
+
+    /// The label if set, else the name, else the key it was defined under.
+    pub fn display_name(&self) -> String {
+        for key in ["label", "name"] {
+            if let Some(value) = self.fields.get(key) {
+                if let Value::Str(s) = value {
+                    return s.clone();
+                }
+                return value.to_string();
+            }
+        }
+        self.origin.name.clone()
+    }
+
+    /// This description's place, for error messages.
+    pub fn location(&self, kind: &str) -> Location {
+        Location {
+            file: Some(self.origin.file.clone()),
+            line: self.origin.position.map(|p| p.0),
+            column: self.origin.position.map(|p| p.1),
+            kind: Some(kind.to_owned()),
+            task: Some(self.display_name()),
+            field: None,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.fields.get(key)
+    }
+
+    /// A string field.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.fields.get(key).and_then(Value::as_str)
+    }
+
+    /// `task.setdefault(key, {})` as a map; replaces a non-map value.
+    pub fn map_entry(&mut self, key: &str) -> &mut Map {
+        map_entry(&mut self.fields, key)
+    }
+}
+
+/// `map.setdefault(key, {})`, for nested dicts transforms write into.
+pub fn map_entry<'a>(map: &'a mut Map, key: &str) -> &'a mut Map {
+    let slot = map
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Map(Map::new()));
+    if !matches!(slot, Value::Map(_)) {
+        *slot = Value::Map(Map::new());
+    }
+    match slot {
+        Value::Map(m) => m,
+        _ => unreachable!("the slot was just made a map"),
+    }
+}
+
+/// `map.setdefault(key, [])` as a list; replaces a non-list value.
+pub fn list_entry<'a>(map: &'a mut Map, key: &str) -> &'a mut Vec<Value> {
+    let slot = map
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::List(Vec::new()));
+    if !matches!(slot, Value::List(_)) {
+        *slot = Value::List(Vec::new());
+    }
+    match slot {
+        Value::List(l) => l,
+        _ => unreachable!("the slot was just made a list"),
+    }
+}
+
+/// One repository a run-task task may check out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoConfig {
+    pub prefix: String,
+    pub name: String,
+    pub base_repository: Option<String>,
+    pub head_repository: Option<String>,
+    pub head_ref: Option<String>,
+    pub kind: Option<String>,
+    pub path: String,
+    pub head_rev: Option<String>,
+    pub ssh_secret_name: Option<String>,
+}
+
+/// What a transform may read besides the tasks themselves.
+pub struct TransformConfig<'a> {
+    /// The kind's name.
+    pub kind: &'a str,
+    /// The kind's directory as the reference spells it: the root as given
+    /// on the command line, then `kinds/<kind>`. It appears in outputs
+    /// (`metadata.source`, skip-unless-changed patterns).
+    pub path: &'a str,
+    /// The kind's directory on disk.
+    pub dir: &'a Path,
+    /// The contents of kind.yml.
+    pub config: &'a Map,
+    pub params: &'a Parameters,
+    /// Tasks of the kinds this kind depends on directly, in load order.
+    pub kind_dependencies_tasks: &'a IndexMap<String, Arc<Task>>,
+    pub graph_config: &'a GraphConfig,
+    pub registry: &'a Registry,
+    pub write_artifacts: bool,
+    repo_configs: OnceLock<Result<IndexMap<String, RepoConfig>, String>>,
+}
+
+impl fmt::Debug for TransformConfig<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransformConfig")
+            .field("kind", &self.kind)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> TransformConfig<'a> {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors the reference's TransformConfig fields"
+    )]
+    pub fn new(
+        kind: &'a str,
+        path: &'a str,
+        dir: &'a Path,
+        config: &'a Map,
+        params: &'a Parameters,
+        kind_dependencies_tasks: &'a IndexMap<String, Arc<Task>>,
+        graph_config: &'a GraphConfig,
+        registry: &'a Registry,
+    ) -> TransformConfig<'a> {
+        TransformConfig {
+            kind,
+            path,
+            dir,
+            config,
+            params,
+            kind_dependencies_tasks,
+            graph_config,
+            registry,
+            write_artifacts: false,
+            repo_configs: OnceLock::new(),
+        }
+    }
+
+    /// The repositories a checkout covers, the current one first
+    /// (`TransformConfig.repo_configs`).
+    pub fn repo_configs(&self) -> Result<&IndexMap<String, RepoConfig>> {
+        self.repo_configs
+            .get_or_init(|| compute_repo_configs(self.graph_config, self.params))
+            .as_ref()
+            .map_err(|e| Error::transform(e.clone()))
+    }
+}
+
+fn compute_repo_configs(
+    graph_config: &GraphConfig,
+    params: &Parameters,
+) -> Result<IndexMap<String, RepoConfig>, String> {
+    let repositories = graph_config
+        .taskgraph()
+        .and_then(|t| t.get("repositories"))
+        .and_then(Value::as_map)
+        .ok_or("config.yml has no `taskgraph.repositories`")?;
+
+    let current = if repositories.len() == 1 {
+        repositories.keys().next().cloned().unwrap_or_default()
+    } else {
+        current_repository(repositories, params)?
+    };
+
+    let entry = &repositories[&current];
+    let param = |key: &str| params.get(key).and_then(Value::as_str).map(str::to_owned);
+    let mut configs = IndexMap::new();
+    configs.insert(
+        current.clone(),
+        RepoConfig {
+            prefix: current.clone(),
+            name: entry
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            base_repository: param("base_repository"),
+            head_repository: param("head_repository"),
+            head_ref: param("head_ref"),
+            kind: param("repository_type"),
+            path: String::new(),
+            head_rev: param("head_rev"),
+            ssh_secret_name: entry
+                .get("ssh-secret-name")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        },
+    );
+
+    for (prefix, repo) in repositories {
+        if *prefix == current {
+            continue;
+        }
+        let field = |key: &str| repo.get(key).and_then(Value::as_str).map(str::to_owned);
+        configs.insert(
+            prefix.clone(),
+            RepoConfig {
+                prefix: prefix.clone(),
+                name: field("name").unwrap_or_default(),
+                base_repository: field("default-repository"),
+                head_repository: field("default-repository"),
+                head_ref: field("default-ref"),
+                kind: field("type"),
+                path: String::new(),
+                head_rev: None,
+                ssh_secret_name: field("ssh-secret-name"),
+            },
+        );
+    }
+    Ok(configs)
+}
+
+fn current_repository(repositories: &Map, params: &Parameters) -> Result<String, String> {
+    let project = params.str_or_empty("project");
+    let mut matching = Vec::new();
+    for (prefix, repo) in repositories {
+        let regex = repo
+            .get("project-regex")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let matched =
+            crate::keyed_by::python_re_match(regex, project).map_err(|e| e.to_string())?;
+        if matched {
+            matching.push(prefix.clone());
+        }
+    }
+    match matching.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(format!(
+            "Couldn't find repository matching project `{project}`"
+        )),
+    }
+}
+
+/// One step of a kind's transform sequence.
+pub trait Transform: Send + Sync {
+    /// A name for logs and errors (`module:function`).
+    fn name(&self) -> &str;
+
+    /// Transforms all task descriptions of the kind.
+    fn apply(&self, config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>>;
+}
+
+/// A shared transform.
+pub type TransformRef = Arc<dyn Transform>;
+
+type PerTaskFn = fn(&TransformConfig<'_>, &mut TaskDesc) -> Result<()>;
+type FanOutFn = fn(&TransformConfig<'_>, TaskDesc) -> Result<Vec<TaskDesc>>;
+type BatchFn = fn(&TransformConfig<'_>, Vec<TaskDesc>) -> Result<Vec<TaskDesc>>;
+
+struct PerTask(&'static str, PerTaskFn);
+struct FanOut(&'static str, FanOutFn);
+struct Batch(&'static str, BatchFn);
+
+/// A transform that edits each task in place.
+pub fn per_task(name: &'static str, f: PerTaskFn) -> TransformRef {
+    Arc::new(PerTask(name, f))
+}
+
+/// A transform that turns each task into any number of tasks.
+pub fn fan_out(name: &'static str, f: FanOutFn) -> TransformRef {
+    Arc::new(FanOut(name, f))
+}
+
+/// A transform that needs to see all tasks at once.
+pub fn batch(name: &'static str, f: BatchFn) -> TransformRef {
+    Arc::new(Batch(name, f))
+}
+
+impl Transform for PerTask {
+    fn name(&self) -> &str {
+        self.0
+    }
+
+    fn apply(
+        &self,
+        config: &TransformConfig<'_>,
+        mut tasks: Vec<TaskDesc>,
+    ) -> Result<Vec<TaskDesc>> {
+        for task in &mut tasks {
+            let location = task.location(config.kind);
+            (self.1)(config, task).map_err(|e| e.at(&location))?;
+        }
+        Ok(tasks)
+    }
+}
+
+impl Transform for FanOut {
+    fn name(&self) -> &str {
+        self.0
+    }
+
+    fn apply(&self, config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
+        let mut out = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            let location = task.location(config.kind);
+            out.extend((self.1)(config, task).map_err(|e| e.at(&location))?);
+        }
+        Ok(out)
+    }
+}
+
+impl Transform for Batch {
+    fn name(&self) -> &str {
+        self.0
+    }
+
+    fn apply(&self, config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
+        (self.1)(config, tasks).map_err(|e| e.in_kind(config.kind))
+    }
+}
+
+/// A transform that checks every task against a schema and changes nothing
+/// (`transforms.add_validate(schema)`).
+#[derive(Debug)]
+pub struct ValidateSchema {
+    name: &'static str,
+    schema: &'static Schema,
+    extra: Extra,
+}
+
+/// Validates each task against `schema`.
+pub fn validate(name: &'static str, schema: &'static Schema, extra: Extra) -> TransformRef {
+    Arc::new(ValidateSchema {
+        name,
+        schema,
+        extra,
+    })
+}
+
+impl Transform for ValidateSchema {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn apply(&self, config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
+        for task in &tasks {
+            let value = Value::Map(task.fields.clone());
+            self.schema
+                .validate(&value, self.extra)
+                .map_err(|e| e.at(&task.location(config.kind)))?;
+        }
+        Ok(tasks)
+    }
+}
+
+/// Validates a value against a schema; the error starts with `what` and its
+/// field is prefixed with `field_prefix` (the value's place in the task).
+pub fn validate_value(
+    schema: &Schema,
+    value: &Value,
+    extra: Extra,
+    what: &str,
+    field_prefix: &str,
+) -> Result<()> {
+    schema.validate(value, extra).map_err(|e| {
+        let inner = e.location().field.clone();
+        let err = Error::schema(format!("{what}: {}", e.kind()));
+        match (inner, field_prefix) {
+            (Some(field), "") => err.at_field(&field),
+            (Some(field), prefix) => err.at_field(&format!("{prefix}.{field}")),
+            (None, "") => err,
+            (None, prefix) => err.at_field(prefix),
+        }
+    })
+}

@@ -1,0 +1,93 @@
+//! `chunk`: split one task into `total-chunks` tasks.
+//!
+//! Each copy gets the attributes `this_chunk` (1-based) and `total_chunks`,
+//! and every field named in `substitution-fields` (its key included) is
+//! formatted with those two values. A string like `{{this_chunk}}` that
+//! survived an earlier `task-context` pass is filled here.
+
+use std::sync::LazyLock;
+
+use crate::error::{Error, Result};
+use crate::schema::{Extra, Schema, dict, opt, req, str_list};
+use crate::template::substitute;
+use crate::transform::{TaskDesc, TransformConfig, TransformRef, fan_out, map_entry, validate};
+use crate::value::{Map, Value};
+
+static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
+    dict([opt(
+        "chunk",
+        dict([
+            req("total-chunks", Schema::Int),
+            opt("substitution-fields", str_list()),
+        ])
+        .into(),
+    )])
+    .allow_extra()
+    .into()
+});
+
+pub fn transforms() -> Vec<TransformRef> {
+    vec![
+        validate("chunking:validate", &SCHEMA, Extra::Allow),
+        fan_out("chunking:chunk_tasks", chunk_tasks),
+    ]
+}
+
+fn chunk_tasks(_config: &TransformConfig<'_>, mut task: TaskDesc) -> Result<Vec<TaskDesc>> {
+    let chunk = task.fields.shift_remove("chunk");
+    let Some(Value::Map(chunk)) = chunk.filter(Value::is_truthy) else {
+        return Ok(vec![task]);
+    };
+
+    let total = chunk
+        .get("total-chunks")
+        .and_then(Value::as_int)
+        .unwrap_or(0);
+    let fields: Vec<String> = chunk
+        .get("substitution-fields")
+        .and_then(Value::as_str_list)
+        .map(|l| l.into_iter().map(str::to_owned).collect())
+        .ok_or_else(|| {
+            Error::transform("`chunk` needs `substitution-fields`")
+                .at_field("chunk.substitution-fields")
+        })?;
+
+    let mut out = Vec::new();
+    for this_chunk in 1..=total {
+        let mut subtask = task.clone();
+        let subs = Map::from_iter([
+            ("this_chunk".to_owned(), Value::Int(this_chunk)),
+            ("total_chunks".to_owned(), chunk["total-chunks"].clone()),
+        ]);
+        map_entry(&mut subtask.fields, "attributes").extend(subs.clone());
+        for field in &fields {
+            substitute_field(&mut subtask.fields, field, &subs).map_err(|e| e.at_field(field))?;
+        }
+        out.push(subtask);
+    }
+    Ok(out)
+}
+
+/// Formats the value at a dotted field, and the field's own key, with
+/// `subs`; the formatted value lands under the formatted key.
+fn substitute_field(task: &mut Map, field: &str, subs: &Map) -> Result<()> {
+    let (parents, key) = field
+        .rsplit_once('.')
+        .map_or((None, field), |(p, k)| (Some(p), k));
+    let mut container = task;
+    for part in parents.into_iter().flat_map(|p| p.split('.')) {
+        container = container
+            .get_mut(part)
+            .and_then(Value::as_map_mut)
+            .ok_or_else(|| {
+                Error::transform(format!("substitution field `{field}` does not exist"))
+            })?;
+    }
+    let value = container
+        .get(key)
+        .ok_or_else(|| Error::transform(format!("substitution field `{field}` does not exist")))?;
+    let new_value = substitute(value, subs)?;
+    let new_key = crate::python::format_with(key, subs)?;
+    container.insert(new_key, new_value);
+    Ok(())
+}

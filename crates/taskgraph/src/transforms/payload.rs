@@ -1,0 +1,748 @@
+//! Worker payload builders: the `payload` of a task definition for each
+//! worker implementation (docker-worker, generic-worker, beetmover, and the
+//! built-in `invalid`, `always-optimized` and `succeed` workers).
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::python::py_str;
+use crate::registry::{PayloadBuilder, Registry};
+use crate::schema::{
+    DictSchema, Field, KeyRule, Schema, dict, one_of_strs, opt, req, str_list, str_map,
+    taskref_or_string,
+};
+use crate::transform::{TransformConfig, list_entry, map_entry};
+use crate::util::docker;
+use crate::value::{Map, Value};
+
+/// A payload schema: `implementation` (this one), optional `os`, then the
+/// implementation's own fields; anything else is refused unless the
+/// fields allow it.
+fn payload_schema(
+    implementation: &'static str,
+    fields: Vec<Field>,
+    allow_any: bool,
+) -> Arc<Schema> {
+    let mut schema: DictSchema = dict([
+        req("implementation", Schema::literal(implementation)),
+        opt("os", Schema::Str),
+    ])
+    .extend(fields)
+    .deny_extra();
+    if allow_any {
+        schema = schema.key_rule(KeyRule::AnyStr, Schema::Anything);
+    }
+    Arc::new(schema.into())
+}
+
+pub fn register(registry: &mut Registry) {
+    registry.add_payload_builder(
+        "docker-worker",
+        PayloadBuilder {
+            schema: payload_schema("docker-worker", docker_worker_fields(), false),
+            build: build_docker_worker,
+        },
+    );
+    registry.add_payload_builder(
+        "generic-worker",
+        PayloadBuilder {
+            schema: payload_schema("generic-worker", generic_worker_fields(), false),
+            build: build_generic_worker,
+        },
+    );
+    registry.add_payload_builder(
+        "beetmover",
+        PayloadBuilder {
+            schema: payload_schema("beetmover", beetmover_fields(), false),
+            build: build_beetmover,
+        },
+    );
+    registry.add_payload_builder(
+        "invalid",
+        PayloadBuilder {
+            schema: payload_schema("invalid", vec![], true),
+            build: |_, _, task_def| {
+                task_def.insert(
+                    "payload".into(),
+                    Value::from("invalid task - should never be created"),
+                );
+                Ok(())
+            },
+        },
+    );
+    for (name, allow_any) in [("always-optimized", true), ("succeed", false)] {
+        registry.add_payload_builder(
+            name,
+            PayloadBuilder {
+                schema: payload_schema(name, vec![], allow_any),
+                build: |_, _, task_def| {
+                    task_def.insert("payload".into(), Value::Map(Map::new()));
+                    Ok(())
+                },
+            },
+        );
+    }
+}
+
+fn docker_worker_fields() -> Vec<Field> {
+    let image = Schema::OneOf(vec![
+        Schema::Str,
+        dict([opt("in-tree", Schema::Str)]).into(),
+        dict([opt("indexed", Schema::Str)]).into(),
+    ]);
+    let cache = dict([
+        opt("type", Schema::literal("persistent")),
+        opt("name", Schema::Str),
+        opt("mount-point", Schema::Str),
+        opt("skip-untrusted", Schema::Bool),
+    ]);
+    let artifact = dict([
+        opt("type", one_of_strs(&["file", "directory", "volume"])),
+        opt("path", Schema::Str),
+        opt("name", Schema::Str),
+    ]);
+    let mut fields = vec![
+        req("os", Schema::literal("linux")),
+        req("docker-image", image),
+    ];
+    for flag in [
+        "relengapi-proxy",
+        "chain-of-trust",
+        "taskcluster-proxy",
+        "allow-ptrace",
+        "loopback-video",
+        "loopback-audio",
+        "docker-in-docker",
+        "privileged",
+    ] {
+        fields.push(req(flag, Schema::Bool));
+    }
+    fields.extend([
+        opt("volumes", str_list()),
+        opt("caches", Schema::ListOf(vec![cache.into()])),
+        opt("artifacts", Schema::ListOf(vec![artifact.into()])),
+        req("env", str_map(taskref_or_string())),
+        opt("command", Schema::ListOf(vec![taskref_or_string()])),
+        req("max-run-time", Schema::Int),
+        opt("retry-exit-status", Schema::ListOf(vec![Schema::Int])),
+        opt(
+            "purge-caches-exit-status",
+            Schema::ListOf(vec![Schema::Int]),
+        ),
+        opt("skip-artifacts", Schema::Bool),
+    ]);
+    fields
+}
+
+fn generic_worker_fields() -> Vec<Field> {
+    let artifact = dict([
+        opt("type", one_of_strs(&["file", "directory"])),
+        opt("path", Schema::Str),
+        opt("name", Schema::Str),
+    ]);
+    let content = dict([
+        opt("artifact", Schema::Str),
+        opt("task-id", taskref_or_string()),
+        opt("url", Schema::Str),
+    ]);
+    let mount = dict([
+        opt("cache-name", Schema::Str),
+        opt("content", content.into()),
+        opt("directory", Schema::Str),
+        opt("file", Schema::Str),
+        opt("format", one_of_strs(&["rar", "tar.bz2", "tar.gz", "zip"])),
+    ]);
+    vec![
+        req(
+            "os",
+            one_of_strs(&["windows", "macosx", "linux", "linux-bitbar"]),
+        ),
+        req(
+            "command",
+            Schema::OneOf(vec![
+                Schema::ListOf(vec![taskref_or_string()]),
+                Schema::ListOf(vec![Schema::ListOf(vec![taskref_or_string()])]),
+            ]),
+        ),
+        opt("artifacts", Schema::ListOf(vec![artifact.into()])),
+        opt("mounts", Schema::ListOf(vec![mount.into()])),
+        req("env", str_map(taskref_or_string())),
+        req("max-run-time", Schema::Int),
+        opt("retry-exit-status", Schema::ListOf(vec![Schema::Int])),
+        opt(
+            "purge-caches-exit-status",
+            Schema::ListOf(vec![Schema::Int]),
+        ),
+        opt("os-groups", str_list()),
+        opt("run-as-administrator", Schema::Bool),
+        opt("run-task-as-current-user", Schema::Bool),
+        req("chain-of-trust", Schema::Bool),
+        opt("taskcluster-proxy", Schema::Bool),
+        opt("skip-artifacts", Schema::Bool),
+    ]
+}
+
+fn beetmover_fields() -> Vec<Field> {
+    let properties = dict([
+        opt("app-name", Schema::Str),
+        opt("app-version", Schema::Str),
+        opt("branch", Schema::Str),
+        opt("build-id", Schema::Str),
+        opt("hash-type", Schema::Str),
+        opt("platform", Schema::Str),
+    ]);
+    let upstream = dict([
+        req("taskId", taskref_or_string()),
+        req("taskType", Schema::Str),
+        req("paths", str_list()),
+        req("locale", Schema::Str),
+    ]);
+    vec![
+        req("max-run-time", Schema::Int),
+        opt("locale", Schema::Str),
+        opt("partner-public", Schema::Bool),
+        req("release-properties", properties.into()),
+        req("upstream-artifacts", Schema::ListOf(vec![upstream.into()])),
+        opt("artifact-map", Schema::Anything),
+    ]
+}
+
+fn worker_mut(task: &mut Map) -> &mut Map {
+    map_entry(task, "worker")
+}
+
+fn flag(worker: &Map, key: &str) -> bool {
+    worker.get(key).is_some_and(Value::is_truthy)
+}
+
+fn push_scope(task_def: &mut Map, scope: Value) {
+    list_entry(task_def, "scopes").push(scope);
+}
+
+/// The docker-worker payload (`build_docker_worker_payload`).
+fn build_docker_worker(
+    config: &TransformConfig<'_>,
+    task: &mut Map,
+    task_def: &mut Map,
+) -> Result<()> {
+    let level = config.params.level().to_owned();
+    let image = docker_image(config, task)?;
+    let needs_sccache = task.get("needs-sccache").is_some_and(Value::is_truthy);
+    let worker = worker_mut(task);
+
+    let mut features = Map::new();
+    let mut capabilities = Map::new();
+    for (key, feature) in [
+        ("relengapi-proxy", "relengAPIProxy"),
+        ("taskcluster-proxy", "taskclusterProxy"),
+    ] {
+        if flag(worker, key) {
+            features.insert(feature.into(), Value::Bool(true));
+        }
+    }
+    if flag(worker, "allow-ptrace") {
+        features.insert("allowPtrace".into(), Value::Bool(true));
+        push_scope(task_def, Value::from("docker-worker:feature:allowPtrace"));
+    }
+    if flag(worker, "chain-of-trust") {
+        features.insert("chainOfTrust".into(), Value::Bool(true));
+    }
+    if flag(worker, "docker-in-docker") {
+        features.insert("dind".into(), Value::Bool(true));
+    }
+
+    let env = map_entry(worker, "env");
+    if needs_sccache {
+        features.insert("taskclusterProxy".into(), Value::Bool(true));
+        let scope = format!(
+            "assume:project:taskcluster:{}:level-{level}-sccache-buckets",
+            config.graph_config.trust_domain()
+        );
+        push_scope(task_def, Value::from(scope));
+        env.insert("USE_SCCACHE".into(), Value::from("1"));
+        env.insert("SCCACHE_IDLE_TIMEOUT".into(), Value::from("0"));
+    } else {
+        env.insert("SCCACHE_DISABLE".into(), Value::from("1"));
+    }
+
+    for (key, capability) in [
+        ("loopback-audio", "loopbackAudio"),
+        ("loopback-video", "loopbackVideo"),
+    ] {
+        if flag(worker, key) {
+            map_entry(&mut capabilities, "devices").insert(capability.into(), Value::Bool(true));
+            push_scope(
+                task_def,
+                Value::from(format!("docker-worker:capability:device:{capability}")),
+            );
+        }
+    }
+    if flag(worker, "privileged") {
+        capabilities.insert("privileged".into(), Value::Bool(true));
+        push_scope(task_def, Value::from("docker-worker:capability:privileged"));
+    }
+
+    let mut payload = Map::new();
+    payload.insert("image".into(), image);
+    payload.insert("env".into(), worker.get("env").cloned().unwrap_or_default());
+    if let Some(command) = worker.get("command") {
+        payload.insert("command".into(), command.clone());
+    }
+    if let Some(max_run_time) = worker.get("max-run-time") {
+        payload.insert("maxRunTime".into(), max_run_time.clone());
+    }
+
+    let run_task = is_run_task(&payload)?;
+    if run_task {
+        // run-task exits 72 when its caches are broken: retry and purge.
+        list_entry(worker, "retry-exit-status").push(Value::Int(72));
+        list_entry(worker, "purge-caches-exit-status").push(Value::Int(72));
+    }
+    let mut on_exit = Map::new();
+    if let Some(retry) = worker.get("retry-exit-status") {
+        on_exit.insert("retry".into(), retry.clone());
+    }
+    if let Some(purge) = worker.get("purge-caches-exit-status") {
+        on_exit.insert("purgeCaches".into(), purge.clone());
+    }
+    payload.insert("onExitStatus".into(), Value::Map(on_exit));
+
+    if let Some(Value::List(artifacts)) = worker.get("artifacts") {
+        let expires = task_def.get("expires").cloned().unwrap_or_default();
+        let mut out = Map::new();
+        for artifact in artifacts {
+            let entry = Map::from_iter([
+                (
+                    "path".to_owned(),
+                    artifact.get("path").cloned().unwrap_or_default(),
+                ),
+                (
+                    "type".to_owned(),
+                    artifact.get("type").cloned().unwrap_or_default(),
+                ),
+                ("expires".to_owned(), expires.clone()),
+            ]);
+            out.insert(
+                artifact.get("name").map(py_str).unwrap_or_default(),
+                Value::Map(entry),
+            );
+        }
+        payload.insert("artifacts".into(), Value::Map(out));
+    }
+
+    let skip_untrusted = config.params.is_try() || level == "1";
+    if worker.contains_key("caches") {
+        let (caches, scopes) = docker_caches(config, worker, run_task, skip_untrusted)?;
+        for scope in scopes {
+            push_scope(task_def, scope);
+        }
+        if run_task {
+            let mut mounts: Vec<String> = caches.values().map(py_str).collect();
+            mounts.sort();
+            map_entry(&mut payload, "env")
+                .insert("TASKCLUSTER_CACHES".into(), Value::from(mounts.join(";")));
+        }
+        payload.insert(
+            "cache".into(),
+            Value::Map(Map::from_iter([(
+                "task-reference".to_owned(),
+                Value::Map(caches),
+            )])),
+        );
+    }
+
+    if run_task && let Some(Value::List(volumes)) = worker.get("volumes").filter(|v| v.is_truthy())
+    {
+        let mut volumes: Vec<String> = volumes.iter().map(py_str).collect();
+        volumes.sort();
+        map_entry(&mut payload, "env")
+            .insert("TASKCLUSTER_VOLUMES".into(), Value::from(volumes.join(";")));
+    }
+    if payload.get("cache").is_some_and(Value::is_truthy) && skip_untrusted {
+        map_entry(&mut payload, "env")
+            .insert("TASKCLUSTER_UNTRUSTED_CACHES".into(), Value::from("1"));
+    }
+    if !features.is_empty() {
+        payload.insert("features".into(), Value::Map(features));
+    }
+    if !capabilities.is_empty() {
+        payload.insert("capabilities".into(), Value::Map(capabilities));
+    }
+    task_def.insert("payload".into(), Value::Map(payload));
+
+    check_caches_are_volumes(task)
+}
+
+/// The payload image; an in-tree image adds the `docker-image` dependency
+/// and the volumes its Dockerfile declares.
+fn docker_image(config: &TransformConfig<'_>, task: &mut Map) -> Result<Value> {
+    let image = task
+        .get("worker")
+        .and_then(|w| w.get("docker-image"))
+        .cloned()
+        .unwrap_or_default();
+    let Value::Map(image) = image else {
+        return Ok(image);
+    };
+
+    if let Some(name) = image.get("in-tree") {
+        let name = py_str(name);
+        let dependencies = map_entry(task, "dependencies");
+        if dependencies.contains_key("docker-image") {
+            return Err(
+                Error::transform("docker-image key in dependencies object is reserved")
+                    .at_field("dependencies"),
+            );
+        }
+        dependencies.insert(
+            "docker-image".into(),
+            Value::from(format!("docker-image-{name}")),
+        );
+
+        let volumes = docker::volumes(config.graph_config, &name)
+            .map_err(|e| e.at_field("worker.docker-image"))?;
+        let worker_volumes = list_entry(worker_mut(task), "volumes");
+        for volume in volumes.iter() {
+            let volume = Value::from(volume.as_str());
+            if worker_volumes.contains(&volume) {
+                return Err(Error::transform(format!(
+                    "volume {} already defined; if it is defined in a Dockerfile, it does not need to be specified in \
+                     the worker definition",
+                    py_str(&volume)
+                ))
+                .at_field("worker.volumes"));
+            }
+            worker_volumes.push(volume);
+        }
+        return Ok(Value::Map(Map::from_iter([
+            ("path".to_owned(), Value::from("public/image.tar.zst")),
+            (
+                "taskId".to_owned(),
+                Value::Map(Map::from_iter([(
+                    "task-reference".to_owned(),
+                    Value::from("<docker-image>"),
+                )])),
+            ),
+            ("type".to_owned(), Value::from("task-image")),
+        ])));
+    }
+    if let Some(namespace) = image.get("indexed") {
+        return Ok(Value::Map(Map::from_iter([
+            ("path".to_owned(), Value::from("public/image.tar.zst")),
+            ("namespace".to_owned(), namespace.clone()),
+            ("type".to_owned(), Value::from("indexed-image")),
+        ])));
+    }
+    Err(Error::transform("unknown docker image type").at_field("worker.docker-image"))
+}
+
+fn is_run_task(payload: &Map) -> Result<bool> {
+    match payload
+        .get("command")
+        .and_then(Value::as_list)
+        .and_then(|c| c.first())
+    {
+        None => Ok(false),
+        Some(Value::Str(first)) => Ok(first.ends_with("run-task")),
+        Some(other) => Err(Error::transform(format!(
+            "the first word of a docker-worker command must be a string, not {}",
+            other.type_name()
+        ))
+        .at_field("worker.command")),
+    }
+}
+
+/// Cache names (made distinct per run-task version and image) and their
+/// scopes; caches marked `skip-untrusted` are dropped for untrusted runs.
+fn docker_caches(
+    config: &TransformConfig<'_>,
+    worker: &Map,
+    run_task: bool,
+    skip_untrusted: bool,
+) -> Result<(Map, Vec<Value>)> {
+    let suffix = if run_task {
+        let run_task_hash = config.graph_config.run_task_suffix()?;
+        match worker.get("docker-image") {
+            Some(Value::Str(image)) => {
+                let digest = format!("{:x}", Sha256::digest(image.as_bytes()));
+                format!("v3-{run_task_hash}{}", &digest[..12])
+            }
+            _ => format!("v3-{run_task_hash}-<docker-image>"),
+        }
+    } else {
+        "v3".to_owned()
+    };
+
+    let trust_domain = config.graph_config.trust_domain();
+    let level = config.params.level();
+    let mut caches = Map::new();
+    let mut scopes = Vec::new();
+    for cache in worker
+        .get("caches")
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+    {
+        if skip_untrusted && cache.get("skip-untrusted").is_some_and(Value::is_truthy) {
+            continue;
+        }
+        let name = format!(
+            "{trust_domain}-level-{level}-{}-{suffix}",
+            cache.get("name").map(py_str).unwrap_or_default()
+        );
+        caches.insert(
+            name.clone(),
+            cache.get("mount-point").cloned().unwrap_or_default(),
+        );
+        let scope = Map::from_iter([(
+            "task-reference".to_owned(),
+            Value::from(format!("docker-worker:cache:{name}")),
+        )]);
+        scopes.push(Value::Map(scope));
+    }
+    Ok((caches, scopes))
+}
+
+/// Every cache mount point must be declared as a volume.
+fn check_caches_are_volumes(task: &Map) -> Result<()> {
+    let worker = task.get("worker");
+    let volumes: Vec<String> = worker
+        .and_then(|w| w.get("volumes"))
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+        .map(py_str)
+        .collect();
+    let mut missing: Vec<String> = worker
+        .and_then(|w| w.get("caches"))
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("mount-point").map(py_str))
+        .filter(|p| !volumes.contains(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    missing.sort();
+    missing.dedup();
+    let image = worker
+        .and_then(|w| w.get("docker-image"))
+        .map(py_str)
+        .unwrap_or_default();
+    Err(Error::transform(format!(
+        "task {} (image {image}) has caches that are not declared as Docker volumes: {} (have you added them as \
+         VOLUMEs in the Dockerfile?)",
+        task.get("label").map(py_str).unwrap_or_default(),
+        missing.join(", ")
+    ))
+    .at_field("worker.caches"))
+}
+
+/// The generic-worker payload (`build_generic_worker_payload`).
+fn build_generic_worker(
+    config: &TransformConfig<'_>,
+    task: &mut Map,
+    task_def: &mut Map,
+) -> Result<()> {
+    let needs_sccache = task.get("needs-sccache").is_some_and(Value::is_truthy);
+    let worker_type = task.get("worker-type").map(py_str).unwrap_or_default();
+    let worker = worker_mut(task);
+    let mut payload = Map::new();
+    payload.insert(
+        "command".into(),
+        worker.get("command").cloned().unwrap_or_default(),
+    );
+    payload.insert(
+        "maxRunTime".into(),
+        worker.get("max-run-time").cloned().unwrap_or_default(),
+    );
+
+    let mut on_exit = Map::new();
+    if let Some(retry) = worker.get("retry-exit-status") {
+        on_exit.insert("retry".into(), retry.clone());
+    }
+    if let Some(purge) = worker.get("purge-caches-exit-status") {
+        on_exit.insert("purgeCaches".into(), purge.clone());
+    }
+    if worker.get("os").and_then(Value::as_str) == Some("windows") {
+        // Interrupted processes on Windows: retry rather than fail.
+        list_entry(&mut on_exit, "retry").extend([Value::Int(1073807364), Value::Int(3221225786)]);
+    }
+    if !on_exit.is_empty() {
+        payload.insert("onExitStatus".into(), Value::Map(on_exit));
+    }
+
+    let env = map_entry(worker, "env");
+    if needs_sccache {
+        env.insert("USE_SCCACHE".into(), Value::from("1"));
+        env.insert("SCCACHE_IDLE_TIMEOUT".into(), Value::from("0"));
+    } else {
+        env.insert("SCCACHE_DISABLE".into(), Value::from("1"));
+    }
+    if !env.is_empty() {
+        payload.insert("env".into(), Value::Map(env.clone()));
+    }
+
+    let artifacts: Vec<Value> = worker
+        .get("artifacts")
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+        .map(|artifact| {
+            let mut entry = Map::new();
+            for key in ["path", "type", "name"] {
+                if let Some(value) = artifact.get(key) {
+                    entry.insert(key.to_owned(), value.clone());
+                }
+            }
+            Value::Map(entry)
+        })
+        .collect();
+    if !artifacts.is_empty() {
+        payload.insert("artifacts".into(), Value::List(artifacts));
+    }
+
+    let mounts = generic_worker_mounts(config, worker, task_def)?;
+    if !mounts.is_empty() {
+        payload.insert("mounts".into(), Value::List(mounts));
+    }
+
+    if let Some(groups) = worker.get("os-groups").filter(|g| g.is_truthy()) {
+        payload.insert("osGroups".into(), groups.clone());
+        for group in groups.as_list().into_iter().flatten() {
+            push_scope(
+                task_def,
+                Value::from(format!(
+                    "generic-worker:os-group:{worker_type}/{}",
+                    py_str(group)
+                )),
+            );
+        }
+    }
+
+    let mut features = Map::new();
+    if flag(worker, "chain-of-trust") {
+        features.insert("chainOfTrust".into(), Value::Bool(true));
+    }
+    if flag(worker, "taskcluster-proxy") {
+        features.insert("taskclusterProxy".into(), Value::Bool(true));
+    }
+    if flag(worker, "run-as-administrator") {
+        features.insert("runAsAdministrator".into(), Value::Bool(true));
+        push_scope(
+            task_def,
+            Value::from(format!("generic-worker:run-as-administrator:{worker_type}")),
+        );
+    }
+    if flag(worker, "run-task-as-current-user") {
+        features.insert("runTaskAsCurrentUser".into(), Value::Bool(true));
+        push_scope(
+            task_def,
+            Value::from(format!(
+                "generic-worker:run-task-as-current-user:{worker_type}"
+            )),
+        );
+    }
+    if !features.is_empty() {
+        payload.insert("features".into(), Value::Map(features));
+    }
+    task_def.insert("payload".into(), Value::Map(payload));
+    Ok(())
+}
+
+/// Mounts with Taskcluster's key spelling; caches are named per trust
+/// domain and level, and private artifacts need a scope.
+fn generic_worker_mounts(
+    config: &TransformConfig<'_>,
+    worker: &Map,
+    task_def: &mut Map,
+) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for mount in worker
+        .get("mounts")
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+    {
+        let Value::Map(mut mount) = mount.clone() else {
+            continue;
+        };
+        if let Some(name) = mount.shift_remove("cache-name") {
+            let cache_name = format!(
+                "{}-level-{}-{}",
+                config.graph_config.trust_domain(),
+                config.params.level(),
+                py_str(&name)
+            );
+            push_scope(
+                task_def,
+                Value::from(format!("generic-worker:cache:{cache_name}")),
+            );
+            mount.insert("cacheName".into(), Value::from(cache_name));
+        }
+        if let Some(Value::Map(content)) = mount.get_mut("content") {
+            if let Some(task_id) = content.shift_remove("task-id") {
+                content.insert("taskId".into(), task_id);
+            }
+            if let Some(artifact) = content.get("artifact").map(py_str)
+                && !artifact.starts_with("public/")
+            {
+                push_scope(
+                    task_def,
+                    Value::from(format!("queue:get-artifact:{artifact}")),
+                );
+            }
+        }
+        out.push(Value::Map(mount));
+    }
+    Ok(out)
+}
+
+/// The beetmover payload.
+fn build_beetmover(config: &TransformConfig<'_>, task: &mut Map, task_def: &mut Map) -> Result<()> {
+    let worker = worker_mut(task);
+    let properties = worker
+        .get("release-properties")
+        .cloned()
+        .unwrap_or_default();
+    let property = |key: &str| properties.get(key).cloned().unwrap_or_default();
+    let release_properties = Map::from_iter([
+        ("appName".to_owned(), property("app-name")),
+        ("appVersion".to_owned(), property("app-version")),
+        ("branch".to_owned(), property("branch")),
+        ("buildid".to_owned(), property("build-id")),
+        ("hashType".to_owned(), property("hash-type")),
+        ("platform".to_owned(), property("platform")),
+    ]);
+    let mut payload = Map::new();
+    payload.insert(
+        "maxRunTime".into(),
+        worker.get("max-run-time").cloned().unwrap_or_default(),
+    );
+    payload.insert("releaseProperties".into(), Value::Map(release_properties));
+    payload.insert(
+        "upload_date".into(),
+        config.params.get("build_date").cloned().unwrap_or_default(),
+    );
+    payload.insert(
+        "upstreamArtifacts".into(),
+        worker
+            .get("upstream-artifacts")
+            .cloned()
+            .unwrap_or_default(),
+    );
+    for (key, name) in [
+        ("locale", "locale"),
+        ("artifact-map", "artifactMap"),
+        ("partner-public", "is_partner_repack_public"),
+    ] {
+        if let Some(value) = worker.get(key).filter(|v| v.is_truthy()) {
+            payload.insert(name.into(), value.clone());
+        }
+    }
+    task_def.insert("payload".into(), Value::Map(payload));
+    Ok(())
+}

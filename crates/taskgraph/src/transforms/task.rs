@@ -1,0 +1,855 @@
+//! `taskgraph.transforms.task`: task descriptions to Taskcluster task
+//! definitions.
+//!
+//! The description (label, worker, treeherder, index, scopes, ...) is
+//! checked against the task-description schema and the worker
+//! implementation's payload schema, then turned into `{label, description,
+//! task, dependencies, soft-dependencies, if-dependencies, attributes,
+//! optimization}`, where `task` is the definition that will be submitted:
+//! provisioner and worker type from the worker alias, routes, scopes,
+//! relative deadline and expiry, metadata, tags and the worker payload.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::config::PRIORITIES;
+use crate::error::{Error, Result};
+use crate::keyed_by::{KeyedByOptions, evaluate_keyed_by, resolve_keyed_by};
+use crate::python::{self, py_str};
+use crate::registry::Registry;
+use crate::schema::{
+    DictSchema, Extra, KeyRule, Schema, dict, one_of_strs, opt, req, str_list, str_map,
+};
+use crate::transform::{TaskDesc, TransformConfig, TransformRef, list_entry, map_entry, per_task};
+use crate::transforms::cached_tasks::build_date_long;
+use crate::transforms::payload;
+use crate::util::treeherder::{split_symbol, treeherder_defaults};
+use crate::util::workers;
+use crate::value::{Map, Value};
+
+/// The most dependencies (of all three sorts) a task may have.
+pub const MAX_DEPENDENCIES: usize = 9999;
+
+static TASK_DESCRIPTION_SCHEMA: LazyLock<DictSchema> = LazyLock::new(|| {
+    let treeherder = dict([
+        opt("symbol", Schema::Str),
+        opt("kind", one_of_strs(&["build", "test", "other"])),
+        opt("tier", Schema::Int),
+        opt("platform", Schema::Str),
+    ]);
+    let index = dict([
+        opt("product", Schema::Str),
+        opt("job-name", Schema::Str),
+        opt("type", Schema::Str),
+        opt(
+            "rank",
+            Schema::OneOf(vec![
+                Schema::literal("by-tier"),
+                Schema::Int,
+                Schema::literal("build_date"),
+            ]),
+        ),
+    ]);
+    let optimization = Schema::OneOf(vec![
+        Schema::Null,
+        dict([opt("index-search", str_list())]).into(),
+        dict([opt("skip-unless-changed", str_list())]).into(),
+    ]);
+    dict([
+        req("label", Schema::Str),
+        req("description", Schema::Str),
+        opt("attributes", str_map(Schema::Anything)),
+        opt("task-from", Schema::Str),
+        opt(
+            "dependencies",
+            dict([])
+                .key_rule(KeyRule::NoneOf(vec!["self", "decision"]), Schema::Anything)
+                .into(),
+        ),
+        opt("priority", one_of_strs(PRIORITIES)),
+        opt("soft-dependencies", str_list()),
+        opt("if-dependencies", str_list()),
+        opt("requires", one_of_strs(&["all-completed", "all-resolved"])),
+        opt("expires-after", Schema::Str),
+        opt("deadline-after", Schema::Str),
+        opt("routes", str_list()),
+        opt("scopes", str_list()),
+        opt("tags", str_map(Schema::Str)),
+        opt("extra", str_map(Schema::Anything)),
+        opt(
+            "treeherder",
+            Schema::OneOf(vec![Schema::literal(true), treeherder.into()]),
+        ),
+        opt("index", index.into()),
+        opt(
+            "run-on-projects",
+            Schema::KeyedBy(vec!["build-platform"], Box::new(str_list())),
+        ),
+        opt("run-on-tasks-for", str_list()),
+        opt("run-on-git-branches", str_list()),
+        opt(
+            "shipping-phase",
+            Schema::OneOf(vec![
+                Schema::Null,
+                one_of_strs(&["build", "promote", "push", "ship"]),
+            ]),
+        ),
+        req("always-target", Schema::Bool),
+        req("optimization", optimization),
+        req("worker-type", Schema::Str),
+        req("needs-sccache", Schema::Bool),
+        opt(
+            "worker",
+            dict([req("implementation", Schema::Str)])
+                .key_rule(KeyRule::AnyStr, Schema::Anything)
+                .into(),
+        ),
+    ])
+    .deny_extra()
+});
+
+static TASK_DESCRIPTION: LazyLock<Schema> =
+    LazyLock::new(|| TASK_DESCRIPTION_SCHEMA.clone().into());
+
+/// The schema of one field of a task description, for reuse by the run
+/// transforms.
+pub fn task_description_field(name: &str) -> Schema {
+    TASK_DESCRIPTION_SCHEMA
+        .field(name)
+        .cloned()
+        .unwrap_or(Schema::Anything)
+}
+
+pub fn transforms() -> Vec<TransformRef> {
+    vec![
+        per_task("task:set_implementation", set_implementation),
+        per_task("task:set_defaults", set_defaults),
+        per_task("task:task_name_from_label", task_name_from_label),
+        per_task("task:validate", validate),
+        per_task(
+            "task:process_treeherder_metadata",
+            process_treeherder_metadata,
+        ),
+        per_task("task:add_index_routes", add_index_routes),
+        per_task("task:build_task", build_task),
+        per_task("task:add_github_checks", add_github_checks),
+        per_task("task:chain_of_trust", chain_of_trust),
+        per_task("task:check_task_identifiers", check_task_identifiers),
+        per_task("task:check_task_dependencies", check_task_dependencies),
+        per_task("task:check_run_task_caches", check_run_task_caches),
+    ]
+}
+
+/// Registers the payload builders and the `generic` index builder.
+pub fn register(registry: &mut Registry) {
+    payload::register(registry);
+    registry.add_index_builder("generic", add_generic_index_routes);
+}
+
+fn worker_str(task: &TaskDesc, key: &str) -> Option<String> {
+    task.get("worker").and_then(|w| w.get(key)).map(py_str)
+}
+
+fn set_implementation(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    if task.map_entry("worker").contains_key("implementation") {
+        return Ok(());
+    }
+    let worker_type = task.get("worker-type").map(py_str).unwrap_or_default();
+    let (implementation, os) = workers::implementation(config.graph_config, &worker_type)?;
+
+    let tags = task.map_entry("tags");
+    tags.insert(
+        "worker-implementation".to_owned(),
+        Value::from(implementation.as_str()),
+    );
+    if let Some(os) = &os {
+        tags.insert("os".to_owned(), Value::from(os.as_str()));
+    }
+    let worker = task.map_entry("worker");
+    worker.insert("implementation".to_owned(), Value::from(implementation));
+    if let Some(os) = os {
+        worker.insert("os".to_owned(), Value::from(os));
+    }
+    Ok(())
+}
+
+fn set_defaults(_config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    let defaults = [
+        ("always-target", Value::Bool(false)),
+        ("optimization", Value::Null),
+        ("needs-sccache", Value::Bool(false)),
+    ];
+    for (key, value) in defaults {
+        task.fields.entry(key.to_owned()).or_insert(value);
+    }
+
+    let implementation = worker_str(task, "implementation").unwrap_or_default();
+    let worker = task.map_entry("worker");
+    let mut set = |key: &str, value: Value| {
+        worker.entry(key.to_owned()).or_insert(value);
+    };
+    match implementation.as_str() {
+        "docker-worker" => {
+            for key in [
+                "relengapi-proxy",
+                "chain-of-trust",
+                "taskcluster-proxy",
+                "allow-ptrace",
+                "loopback-video",
+                "loopback-audio",
+                "docker-in-docker",
+                "privileged",
+            ] {
+                set(key, Value::Bool(false));
+            }
+            set("volumes", Value::List(Vec::new()));
+            set("env", Value::Map(Map::new()));
+            if let Some(Value::List(caches)) = worker.get_mut("caches") {
+                for cache in caches.iter_mut().filter_map(Value::as_map_mut) {
+                    cache
+                        .entry("skip-untrusted".to_owned())
+                        .or_insert(Value::Bool(false));
+                }
+            }
+        }
+        "generic-worker" => {
+            set("env", Value::Map(Map::new()));
+            set("os-groups", Value::List(Vec::new()));
+            set("chain-of-trust", Value::Bool(false));
+        }
+        "scriptworker-signing" | "beetmover" | "beetmover-push-to-release" | "beetmover-maven" => {
+            set("max-run-time", Value::Int(600));
+        }
+        "push-apk" => set("commit", Value::Bool(false)),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn task_name_from_label(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    crate::transforms::run::set_label(config, task)
+}
+
+fn validate(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    let label = task
+        .get("label")
+        .map(py_str)
+        .unwrap_or_else(|| "?no-label?".to_owned());
+    let value = Value::Map(task.fields.clone());
+    crate::transform::validate_value(
+        &TASK_DESCRIPTION,
+        &value,
+        Extra::Deny,
+        &format!("In task '{label}'"),
+        "",
+    )?;
+
+    let implementation = worker_str(task, "implementation").unwrap_or_default();
+    let builder = config
+        .registry
+        .payload_builder(&implementation)
+        .map_err(|e| e.at_field("worker.implementation"))?;
+    let worker = task.get("worker").cloned().unwrap_or_default();
+    crate::transform::validate_value(
+        &builder.schema,
+        &worker,
+        Extra::Deny,
+        &format!("In task.run '{label}'"),
+        "worker",
+    )
+}
+
+fn process_treeherder_metadata(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    let treeherder = task.get("treeherder").cloned().filter(Value::is_truthy);
+    let mut routes = task
+        .get("routes")
+        .cloned()
+        .unwrap_or(Value::List(Vec::new()));
+    let mut extra = task.get("extra").cloned().unwrap_or(Value::Map(Map::new()));
+
+    if let Some(treeherder) = treeherder {
+        let mut merged = treeherder_defaults(config.kind);
+        if let Value::Map(own) = &treeherder {
+            merged.extend(own.clone());
+        }
+        let extra_map = extra
+            .as_map_mut()
+            .ok_or_else(|| Error::schema("`extra` must be a mapping"))?;
+        let th = treeherder_section(config, task, &merged)?;
+        let platform = merged.get("platform").cloned().unwrap_or_default();
+        extra_map
+            .entry("treeherder-platform".to_owned())
+            .or_insert(platform);
+        map_entry(extra_map, "treeherder").extend(th);
+
+        let (project, suffix) = treeherder_project(config);
+        let route = format!(
+            "tc-treeherder.v2.{project}{suffix}.{}.{}",
+            config.params.str_or_empty("head_rev"),
+            config.params.str_or_empty("pushlog_id")
+        );
+        routes
+            .as_list_mut()
+            .ok_or_else(|| Error::schema("`routes` must be a list"))?
+            .push(Value::from(route));
+    }
+
+    task.fields.insert("routes".to_owned(), routes);
+    task.fields.insert("extra".to_owned(), extra);
+    Ok(())
+}
+
+/// The `extra.treeherder` entries for a task with treeherder settings.
+fn treeherder_section(config: &TransformConfig<'_>, task: &TaskDesc, merged: &Map) -> Result<Map> {
+    let platform = merged.get("platform").map(py_str).unwrap_or_default();
+    let (machine, collection) = platform.split_once('/').ok_or_else(|| {
+        Error::transform(format!(
+            "treeherder platform `{platform}` must be `<platform>/<collection>`"
+        ))
+        .at_field("treeherder.platform")
+    })?;
+    let (group, symbol) = split_symbol(&merged.get("symbol").map(py_str).unwrap_or_default())?;
+
+    let mut th = Map::new();
+    th.insert(
+        "machine".into(),
+        Value::Map(Map::from_iter([(
+            "platform".to_owned(),
+            Value::from(machine),
+        )])),
+    );
+    th.insert(
+        "collection".into(),
+        Value::Map(Map::from_iter([(collection.to_owned(), Value::Bool(true))])),
+    );
+    let group_names = config
+        .graph_config
+        .get("treeherder")
+        .and_then(|t| t.get("group-names"))
+        .and_then(Value::as_map)
+        .ok_or_else(|| {
+            Error::config(
+                "tasks with treeherder settings need `treeherder.group-names` in config.yml",
+            )
+        })?;
+    if group != "?" {
+        th.insert("groupSymbol".into(), Value::from(group.as_str()));
+        let name = group_names.get(&group).ok_or_else(|| {
+            let from = format!("{}/{}", config.path, task.get("task-from").map(py_str).unwrap_or_default());
+            Error::config(format!("Treeherder group {group} (from {from}) has no name; add it to taskcluster/config.yml"))
+        })?;
+        th.insert("groupName".into(), name.clone());
+    }
+    if symbol.chars().count() > 25 || group.chars().count() > 25 {
+        return Err(Error::transform(format!(
+            "Treeherder group and symbol names must not be longer than 25 characters: {symbol}"
+        ))
+        .at_field("treeherder.symbol"));
+    }
+    th.insert("symbol".into(), Value::from(symbol));
+    th.insert(
+        "jobKind".into(),
+        merged.get("kind").cloned().unwrap_or_default(),
+    );
+    th.insert(
+        "tier".into(),
+        merged.get("tier").cloned().unwrap_or_default(),
+    );
+    Ok(th)
+}
+
+/// The treeherder project, and `-pr` for pull requests (whose project is
+/// the base repository's name).
+fn treeherder_project(config: &TransformConfig<'_>) -> (String, &'static str) {
+    if config.params.is_pull_request() {
+        let base = config
+            .params
+            .str_or_empty("base_repository")
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        (base.strip_suffix(".git").unwrap_or(base).to_owned(), "-pr")
+    } else {
+        (config.params.str_or_empty("project").to_owned(), "")
+    }
+}
+
+fn add_index_routes(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    let index = task.get("index").cloned().unwrap_or(Value::Map(Map::new()));
+    let tier = task
+        .get("extra")
+        .and_then(|e| e.get("treeherder"))
+        .and_then(|t| t.get("tier"))
+        .cloned();
+    let rank = index
+        .get("rank")
+        .cloned()
+        .unwrap_or_else(|| Value::from("by-tier"));
+    let build_date = || config.params.get("build_date").cloned().unwrap_or_default();
+
+    let rank = match rank.as_str() {
+        Some("by-tier") => {
+            let tier = tier.as_ref().and_then(Value::as_int).unwrap_or(3);
+            if tier > 1 {
+                Value::Int(0)
+            } else {
+                build_date()
+            }
+        }
+        Some("build_date") => build_date(),
+        _ => rank,
+    };
+    map_entry(task.map_entry("extra"), "index").insert("rank".to_owned(), rank);
+
+    if !index.is_truthy() {
+        return Ok(());
+    }
+    let index_type = index
+        .get("type")
+        .map(py_str)
+        .unwrap_or_else(|| "generic".to_owned());
+    let builder = config
+        .registry
+        .index_builder(&index_type)
+        .map_err(|e| e.at_field("index.type"))?;
+    builder(config, &mut task.fields)?;
+    task.fields.shift_remove("index");
+    Ok(())
+}
+
+const V2_ROUTE_TEMPLATES: [&str; 4] = [
+    "index.{trust-domain}.v2.{project}.latest.{product}.{job-name}",
+    "index.{trust-domain}.v2.{project}.pushdate.{build_date_long}.{product}.{job-name}",
+    "index.{trust-domain}.v2.{project}.pushlog-id.{pushlog_id}.{product}.{job-name}",
+    "index.{trust-domain}.v2.{project}.revision.{branch_rev}.{product}.{job-name}",
+];
+
+/// The `generic` index: four V2 routes per task.
+fn add_generic_index_routes(config: &TransformConfig<'_>, task: &mut Map) -> Result<()> {
+    let index = task.get("index").cloned().unwrap_or_default();
+    let product = index.get("product").cloned().unwrap_or_default();
+    let products = config
+        .graph_config
+        .get("index")
+        .and_then(|i| i.get("products"))
+        .and_then(Value::as_list);
+    if !products.is_some_and(|p| p.contains(&product)) {
+        return Err(Error::config(format!(
+            "The index product {} is not in the list of configured products in `taskcluster/config.yml'.",
+            py_str(&product)
+        ))
+        .at_field("index.product"));
+    }
+
+    let mut subs = config.params.as_map().clone();
+    subs.insert(
+        "job-name".into(),
+        index.get("job-name").cloned().unwrap_or_default(),
+    );
+    subs.insert(
+        "build_date_long".into(),
+        Value::from(build_date_long(config)?),
+    );
+    subs.insert("product".into(), product);
+    subs.insert(
+        "trust-domain".into(),
+        Value::from(config.graph_config.trust_domain()),
+    );
+    subs.insert(
+        "branch_rev".into(),
+        Value::from(config.params.str_or_empty("head_rev")),
+    );
+
+    let routes = list_entry(task, "routes");
+    for template in V2_ROUTE_TEMPLATES {
+        routes.push(Value::from(python::format_with(template, &subs)?));
+    }
+    Ok(())
+}
+
+fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    let graph_config = config.graph_config;
+    let params = config.params;
+    let level = params.level().to_owned();
+    let label = task.get("label").map(py_str).unwrap_or_default();
+    let worker_type = task.get("worker-type").map(py_str).unwrap_or_default();
+    let (provisioner, worker_type) =
+        workers::provisioner_and_worker_type(graph_config, &worker_type, &level)?;
+    task.fields.insert(
+        "worker-type".to_owned(),
+        Value::from(format!("{provisioner}/{worker_type}")),
+    );
+    let project = params.str_or_empty("project").to_owned();
+
+    let scope_subs = Map::from_iter([
+        ("level".to_owned(), Value::from(level.as_str())),
+        ("project".to_owned(), Value::from(project.as_str())),
+    ]);
+    let mut scopes = Vec::new();
+    for scope in task
+        .get("scopes")
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+    {
+        scopes.push(Value::from(
+            python::format_with(&py_str(scope), &scope_subs).map_err(|e| e.at_field("scopes"))?,
+        ));
+    }
+
+    let mut extra = task
+        .get("extra")
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
+    let parent = graph_config
+        .environment()
+        .task_id
+        .clone()
+        .unwrap_or_default();
+    extra.insert("parent".to_owned(), Value::from(parent));
+
+    let expires = match task.get("expires-after") {
+        Some(value) => value.clone(),
+        None if params.is_try() => graph_config
+            .get("task-expires-after")
+            .cloned()
+            .unwrap_or_else(|| Value::from("28 days")),
+        None => Value::from("1 year"),
+    };
+    let deadline = match task.get("deadline-after") {
+        Some(value) => value.clone(),
+        None => default_deadline(config, &project)?,
+    };
+    let priority = match task.get("priority") {
+        Some(value) => value.clone(),
+        None => {
+            let configured = graph_config
+                .get("task-priority")
+                .cloned()
+                .unwrap_or_default();
+            let attributes = [("project", Value::from(project.as_str()))];
+            evaluate_keyed_by(
+                &configured,
+                "Graph Config",
+                &attributes,
+                KeyedByOptions::default(),
+            )?
+        }
+    };
+
+    let mut tags = task
+        .get("tags")
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
+    tags.insert(
+        "createdForUser".into(),
+        Value::from(params.str_or_empty("owner")),
+    );
+    tags.insert("kind".into(), Value::from(config.kind));
+    tags.insert("label".into(), Value::from(label.as_str()));
+    tags.insert("project".into(), Value::from(project.as_str()));
+    tags.insert(
+        "trust-domain".into(),
+        Value::from(graph_config.trust_domain()),
+    );
+
+    let mut description = task.get("description").map(py_str).unwrap_or_default();
+    if extra.get("treeherder").is_some_and(Value::is_truthy) {
+        let (_, suffix) = treeherder_project(config);
+        description.push_str(&format!(
+            " ([Treeherder push](https://treeherder.mozilla.org/#/jobs?repo={project}{suffix}&revision={}))",
+            params.str_or_empty("head_rev")
+        ));
+    }
+    let metadata = Map::from_iter([
+        ("description".to_owned(), Value::from(description)),
+        ("name".to_owned(), Value::from(label.as_str())),
+        (
+            "owner".to_owned(),
+            Value::from(params.str_or_empty("owner")),
+        ),
+        (
+            "source".to_owned(),
+            Value::from(params.file_url(config.path, true)?),
+        ),
+    ]);
+
+    let datestamp =
+        |value: Value| Value::Map(Map::from_iter([("relative-datestamp".to_owned(), value)]));
+    let mut task_def = Map::new();
+    task_def.insert("provisionerId".into(), Value::from(provisioner));
+    task_def.insert("workerType".into(), Value::from(worker_type));
+    task_def.insert(
+        "routes".into(),
+        task.get("routes")
+            .cloned()
+            .unwrap_or(Value::List(Vec::new())),
+    );
+    task_def.insert("created".into(), datestamp(Value::from("0 seconds")));
+    task_def.insert("deadline".into(), datestamp(deadline));
+    task_def.insert("expires".into(), datestamp(expires));
+    task_def.insert("scopes".into(), Value::List(scopes));
+    task_def.insert("metadata".into(), Value::Map(metadata));
+    task_def.insert("extra".into(), Value::Map(extra));
+    task_def.insert("tags".into(), Value::Map(tags));
+    task_def.insert("priority".into(), priority);
+    if let Some(requires) = task.get("requires").filter(|r| r.is_truthy()) {
+        task_def.insert("requires".into(), requires.clone());
+    }
+
+    let implementation = worker_str(task, "implementation").unwrap_or_default();
+    let builder = config.registry.payload_builder(&implementation)?;
+    (builder.build)(config, &mut task.fields, &mut task_def)?;
+
+    let attributes = run_on_attributes(task, &label)?;
+    if matches!(implementation.as_str(), "generic-worker" | "docker-worker")
+        && let Some(Value::Map(payload)) = task_def.get_mut("payload")
+        && !payload.is_empty()
+    {
+        map_entry(payload, "env").insert("MOZ_AUTOMATION".to_owned(), Value::from("1"));
+    }
+
+    let dependencies = task
+        .get("dependencies")
+        .cloned()
+        .unwrap_or(Value::Map(Map::new()));
+    let if_dependencies = map_if_dependencies(task, &dependencies, &label)?;
+    let mut built = Map::new();
+    built.insert("label".into(), Value::from(label));
+    built.insert(
+        "description".into(),
+        task.get("description").cloned().unwrap_or_default(),
+    );
+    built.insert("task".into(), Value::Map(task_def));
+    built.insert("dependencies".into(), dependencies);
+    built.insert("if-dependencies".into(), if_dependencies);
+    built.insert(
+        "soft-dependencies".into(),
+        task.get("soft-dependencies")
+            .cloned()
+            .unwrap_or(Value::List(Vec::new())),
+    );
+    built.insert("attributes".into(), Value::Map(attributes));
+    built.insert(
+        "optimization".into(),
+        task.get("optimization").cloned().unwrap_or_default(),
+    );
+    task.fields = built;
+    Ok(())
+}
+
+fn default_deadline(config: &TransformConfig<'_>, project: &str) -> Result<Value> {
+    match config.graph_config.get("task-deadline-after") {
+        Some(configured) => {
+            let attributes = [("project", Value::from(project))];
+            evaluate_keyed_by(
+                configured,
+                "Graph Config",
+                &attributes,
+                KeyedByOptions::default(),
+            )
+        }
+        None => Ok(Value::from("1 day")),
+    }
+}
+
+/// The run-on and shipping attributes the target-task filters read.
+fn run_on_attributes(task: &mut TaskDesc, label: &str) -> Result<Map> {
+    let mut attributes = task
+        .get("attributes")
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
+    let build_platform = attributes
+        .get("build_platform")
+        .cloned()
+        .unwrap_or_default();
+    resolve_keyed_by(
+        &mut task.fields,
+        "run-on-projects",
+        label,
+        &[("build-platform", build_platform)],
+        KeyedByOptions::default(),
+    )?;
+
+    let all = || Value::str_list(["all"]);
+    attributes.insert(
+        "run_on_projects".into(),
+        task.get("run-on-projects").cloned().unwrap_or_else(all),
+    );
+    attributes.insert(
+        "run_on_tasks_for".into(),
+        task.get("run-on-tasks-for").cloned().unwrap_or_else(all),
+    );
+    if let Some(branches) = task.get("run-on-git-branches").filter(|b| b.is_truthy()) {
+        attributes.insert("run_on_git_branches".into(), branches.clone());
+    }
+    attributes.insert(
+        "always_target".into(),
+        task.get("always-target").cloned().unwrap_or_default(),
+    );
+    match task.get("shipping-phase").filter(|p| !p.is_null()) {
+        Some(phase) => {
+            attributes.insert("shipping_phase".into(), phase.clone());
+        }
+        None => {
+            attributes
+                .entry("shipping_phase".to_owned())
+                .or_insert(Value::Null);
+        }
+    }
+    Ok(attributes)
+}
+
+/// `if-dependencies` name dependencies; they become labels.
+fn map_if_dependencies(task: &TaskDesc, dependencies: &Value, label: &str) -> Result<Value> {
+    let names = task
+        .get("if-dependencies")
+        .and_then(Value::as_list)
+        .cloned()
+        .unwrap_or_default();
+    let mut labels = Vec::with_capacity(names.len());
+    for name in names {
+        let key = py_str(&name);
+        match dependencies.get(&key) {
+            Some(dep) => labels.push(dep.clone()),
+            None => {
+                return Err(Error::transform(format!(
+                    "{label} specifies '{key}' in if-dependencies, but {key} is not a dependency!"
+                ))
+                .at_field("if-dependencies"));
+            }
+        }
+    }
+    Ok(Value::List(labels))
+}
+
+fn add_github_checks(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    if config.params.str_or_empty("repository_type") == "git"
+        && let Some(Value::List(routes)) = task
+            .fields
+            .get_mut("task")
+            .and_then(|t| t.get_mut("routes"))
+    {
+        routes.push(Value::from("checks"));
+    }
+    Ok(())
+}
+
+fn chain_of_trust(_config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    let enabled = task
+        .get("task")
+        .and_then(|t| t.get("payload"))
+        .and_then(|p| p.get("features"))
+        .and_then(|f| f.get("chainOfTrust"))
+        .is_some_and(Value::is_truthy);
+    let has_image = task
+        .get("dependencies")
+        .and_then(|d| d.get("docker-image"))
+        .is_some_and(Value::is_truthy);
+    if enabled && has_image {
+        let task_def = task.map_entry("task");
+        let inputs = map_entry(
+            map_entry(map_entry(task_def, "extra"), "chainOfTrust"),
+            "inputs",
+        );
+        let reference =
+            Map::from_iter([("task-reference".to_owned(), Value::from("<docker-image>"))]);
+        inputs.insert("docker-image".to_owned(), Value::Map(reference));
+    }
+    Ok(())
+}
+
+fn check_task_identifiers(_config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    static IDENTIFIER: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\A[a-zA-Z0-9_-]{1,38}\z").expect("valid"));
+    for key in ["workerType", "provisionerId"] {
+        let value = task
+            .get("task")
+            .and_then(|t| t.get(key))
+            .map(py_str)
+            .unwrap_or_default();
+        if !IDENTIFIER.is_match(&value) {
+            return Err(Error::transform(format!(
+                "task {}.{key} is not a valid identifier: {value}",
+                task.get("label").map(py_str).unwrap_or_default()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_task_dependencies(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    let count = |key: &str| -> usize {
+        match task.get(key) {
+            Some(Value::Map(m)) => m.len(),
+            Some(Value::List(l)) => l.len(),
+            _ => 0,
+        }
+    };
+    let total = count("dependencies") + count("if-dependencies") + count("soft-dependencies");
+    if total > MAX_DEPENDENCIES {
+        return Err(Error::transform(format!(
+            "task {}/{} has too many dependencies ({total} > {MAX_DEPENDENCIES})",
+            config.kind,
+            task.get("label").map(py_str).unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// Caches named `checkouts*` or `tooltool-cache*` belong to run-task, and
+/// their names must carry the run-task hash.
+fn check_run_task_caches(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    let prefix = format!(
+        "{}-level-{}-",
+        config.graph_config.trust_domain(),
+        config.params.level()
+    );
+    let payload = task.get("task").and_then(|t| t.get("payload"));
+    let Some(cache) = payload.and_then(|p| p.get("cache")) else {
+        return Ok(());
+    };
+    let names: Vec<String> = cache
+        .get("task-reference")
+        .unwrap_or(cache)
+        .as_map()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let label = task.get("label").map(py_str).unwrap_or_default();
+    let run_task = payload
+        .and_then(|p| p.get("command"))
+        .and_then(Value::as_list)
+        .and_then(|c| c.first())
+        .and_then(Value::as_str)
+        .is_some_and(|c| c.ends_with("run-task"));
+
+    for name in names {
+        let Some(short) = name.strip_prefix(&prefix) else {
+            return Err(Error::transform(format!(
+                "{label} is using a cache ({name}) which is not appropriate for its trust-domain and level. It \
+                 should start with {prefix}."
+            )));
+        };
+        if !(short.starts_with("checkouts") || short.starts_with("tooltool-cache")) {
+            continue;
+        }
+        if !run_task {
+            return Err(Error::transform(format!(
+                "{label} is using a cache ({short}) reserved for run-task change the task to use run-task or use a \
+                 different cache name"
+            )));
+        }
+        let suffix = config.graph_config.run_task_suffix()?;
+        if !short.contains(suffix) {
+            return Err(Error::transform(format!(
+                "{label} is using a cache ({short}) reserved for run-task but the cache name is not dependent on the \
+                 contents of run-task; change the cache name to conform to the naming requirements"
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! Small helpers shared by transforms.
+
+pub mod docker;
+pub mod path;
+pub mod treeherder;
+pub mod workers;

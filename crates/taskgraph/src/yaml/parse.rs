@@ -1,0 +1,148 @@
+//! yaml-rust2's parser events, in the shape the composer wants.
+//!
+//! yaml-rust2 does the scanning and parsing; this adapter only renames its
+//! events, spells tags out in full (`!!int` is `tag:yaml.org,2002:int`),
+//! turns anchor numbers into names, and decides which scalars are open to
+//! implicit typing the way libyaml decides it: a plain scalar without a
+//! tag, or any scalar carrying the non-specific tag `!`.
+
+use yaml_rust2::parser::{Event as RawEvent, Parser as RawParser, Tag as RawTag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::{Mark, yaml_error};
+use crate::error::Result;
+
+/// A position in the text, both counts 1-based, columns in characters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Pos {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl From<Pos> for Mark {
+    fn from(pos: Pos) -> Self {
+        Mark {
+            line: pos.line,
+            column: pos.column,
+        }
+    }
+}
+
+impl From<&Marker> for Pos {
+    fn from(marker: &Marker) -> Self {
+        // yaml-rust2 counts lines from 1 and columns from 0.
+        Pos {
+            line: marker.line(),
+            column: marker.col() + 1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum EventKind {
+    StreamStart,
+    StreamEnd,
+    DocumentStart,
+    DocumentEnd,
+    Alias(String),
+    Scalar(Scalar),
+    SequenceStart(NodeProperties),
+    SequenceEnd,
+    MappingStart(NodeProperties),
+    MappingEnd,
+}
+
+/// The anchor and tag a node carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct NodeProperties {
+    pub anchor: Option<String>,
+    /// The full tag (handles expanded), or `!` for the non-specific tag.
+    pub tag: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Scalar {
+    pub properties: NodeProperties,
+    pub value: String,
+    /// The implicit resolvers apply to this scalar.
+    pub plain_implicit: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Event {
+    pub kind: EventKind,
+    pub start: Pos,
+}
+
+pub(super) struct Parser<'a> {
+    inner: RawParser<std::str::Chars<'a>>,
+}
+
+impl<'a> Parser<'a> {
+    pub(super) fn new(text: &'a str) -> Self {
+        Parser {
+            inner: RawParser::new_from_str(text),
+        }
+    }
+
+    pub(super) fn next_event(&mut self) -> Result<Event> {
+        let (raw, marker) = self
+            .inner
+            .next_token()
+            .map_err(|error| yaml_error(error.info(), Some(Pos::from(error.marker()).into())))?;
+        let start = Pos::from(&marker);
+        let kind = match raw {
+            RawEvent::Nothing => {
+                return Err(yaml_error(
+                    "the parser produced no event",
+                    Some(start.into()),
+                ));
+            }
+            RawEvent::StreamStart => EventKind::StreamStart,
+            RawEvent::StreamEnd => EventKind::StreamEnd,
+            RawEvent::DocumentStart => EventKind::DocumentStart,
+            RawEvent::DocumentEnd => EventKind::DocumentEnd,
+            RawEvent::Alias(id) => EventKind::Alias(anchor_name(id)),
+            RawEvent::Scalar(value, style, anchor, tag) => {
+                let tag = tag.map(full_tag);
+                let plain_implicit = match tag.as_deref() {
+                    None => style == TScalarStyle::Plain,
+                    Some(tag) => tag == "!",
+                };
+                EventKind::Scalar(Scalar {
+                    properties: properties(anchor, tag),
+                    value,
+                    plain_implicit,
+                })
+            }
+            RawEvent::SequenceStart(anchor, tag) => {
+                EventKind::SequenceStart(properties(anchor, tag.map(full_tag)))
+            }
+            RawEvent::SequenceEnd => EventKind::SequenceEnd,
+            RawEvent::MappingStart(anchor, tag) => {
+                EventKind::MappingStart(properties(anchor, tag.map(full_tag)))
+            }
+            RawEvent::MappingEnd => EventKind::MappingEnd,
+        };
+        Ok(Event { kind, start })
+    }
+}
+
+/// yaml-rust2 numbers anchors from 1 and uses 0 for "no anchor"; a
+/// redefined anchor gets a fresh number, so numbers are unique names.
+fn anchor_name(id: usize) -> String {
+    format!("anchor-{id}")
+}
+
+fn properties(anchor: usize, tag: Option<String>) -> NodeProperties {
+    NodeProperties {
+        anchor: (anchor != 0).then(|| anchor_name(anchor)),
+        tag,
+    }
+}
+
+/// yaml-rust2 has already replaced a declared handle by its prefix (and
+/// `!!` by the core prefix), so the full tag is the two parts joined.
+fn full_tag(tag: RawTag) -> String {
+    format!("{}{}", tag.handle, tag.suffix)
+}
