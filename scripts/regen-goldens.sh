@@ -2,8 +2,10 @@
 # Regenerates the golden files of tests/fixtures with the Python reference,
 # taskcluster-taskgraph 15.1.3, installed in a throwaway virtualenv.
 #
-#   scripts/regen-goldens.sh [FIXTURE...]
+#   scripts/regen-goldens.sh [FIXTURE...|pipeline]
 #
+# `pipeline` is this repository's own taskcluster/ directory, with the
+# params files in taskcluster/params/; its goldens go to tests/pipeline/.
 # Each fixture is copied to a scratch directory, committed to a fresh git
 # repository (hashes of resources read what git tracks), and each params
 # file under params/ produces expected/<params>.<phase>.json for the phases
@@ -26,16 +28,12 @@ fi
 package="$("$venv/bin/python" -c 'import os, taskgraph; print(os.path.dirname(taskgraph.__file__))')"
 cp "$repo/taskcluster/scripts/run-task/run-task" "$package/run-task/run-task"
 
-fixtures=("$@")
-if [ ${#fixtures[@]} -eq 0 ]; then
-    for dir in "$repo"/tests/fixtures/*/; do
-        [ -f "$dir/taskcluster/config.yml" ] && fixtures+=("$(basename "$dir")")
-    done
-fi
-
-for name in "${fixtures[@]}"; do
-    source_dir="$repo/tests/fixtures/$name"
-    copy="$scratch/fixtures/$name"
+# generate NAME SOURCE PARAMS_DIR EXPECTED_DIR: copies the project at SOURCE
+# (a directory holding taskcluster/) into a fresh repository and writes one
+# golden per params file and phase.
+generate() {
+    local name="$1" source_dir="$2" params_dir="$3" expected_dir="$4"
+    local copy="$scratch/projects/$name"
     mkdir -p "$copy"
     cp -r "$source_dir/." "$copy"
     rm -rf "$copy/expected"
@@ -46,19 +44,38 @@ for name in "${fixtures[@]}"; do
         git -c user.name=graphgen -c user.email=graphgen@example.com commit -qm fixture
         git remote add origin "https://github.com/graphgen-fixtures/$name"
     )
-    mkdir -p "$source_dir/expected"
-    rm -f "$source_dir"/expected/*.json
-    for params in "$copy"/params/*.yml; do
+    mkdir -p "$expected_dir"
+    rm -f "$expected_dir"/*.json
+    for params in "$copy/$params_dir"/*.yml; do
         params_name="$(basename "$params" .yml)"
         for phase in full target target-graph; do
-            out="$source_dir/expected/$params_name.$phase.json"
+            out="$expected_dir/$params_name.$phase.json"
             (
                 cd "$copy"
                 env -u TASK_ID -u MOZ_AUTOMATION TASKCLUSTER_ROOT_URL=https://tc.example.com \
-                    "$venv/bin/taskgraph" "$phase" --root taskcluster -p "params/$params_name.yml" --json \
+                    "$venv/bin/taskgraph" "$phase" --root taskcluster -p "$params_dir/$params_name.yml" --json \
                     2>"$scratch/stderr"
             ) >"$out" || { cat "$scratch/stderr" >&2; echo "reference failed: $name $params_name $phase" >&2; exit 1; }
             echo "wrote ${out#"$repo"/}"
         done
     done
+}
+
+fixtures=("$@")
+if [ ${#fixtures[@]} -eq 0 ]; then
+    fixtures+=(pipeline)
+    for dir in "$repo"/tests/fixtures/*/; do
+        [ -f "$dir/taskcluster/config.yml" ] && fixtures+=("$(basename "$dir")")
+    done
+fi
+
+for name in "${fixtures[@]}"; do
+    if [ "$name" = pipeline ]; then
+        # The repository's own pipeline, the README's default.
+        mkdir -p "$scratch/pipeline"
+        cp -r "$repo/taskcluster" "$scratch/pipeline/"
+        generate pipeline "$scratch/pipeline" taskcluster/params "$repo/tests/pipeline/expected"
+    else
+        generate "$name" "$repo/tests/fixtures/$name" params "$repo/tests/fixtures/$name/expected"
+    fi
 done

@@ -68,11 +68,14 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?} failed in {}", dir.display());
 }
 
-/// A committed copy of the fixture, as the regeneration script makes it.
-fn checkout(name: &str) -> tempfile::TempDir {
+/// A committed copy of a project, as the regeneration script makes it:
+/// `files` lists what to copy and where inside the repository.
+fn checkout(name: &str, files: &[(PathBuf, &str)]) -> tempfile::TempDir {
     let scratch = tempfile::tempdir().unwrap();
     let copy = scratch.path();
-    copy_tree(&fixtures_dir().join(name), copy);
+    for (from, to) in files {
+        copy_tree(from, &copy.join(to));
+    }
     git(copy, &["init", "-q"]);
     git(copy, &["add", "-A"]);
     git(copy, &["commit", "-qm", "fixture"]);
@@ -81,11 +84,11 @@ fn checkout(name: &str) -> tempfile::TempDir {
     scratch
 }
 
-/// What `graphgen <phase> --root taskcluster -p params/<params>.yml --json`
-/// prints in the checkout.
-fn render(checkout: &Path, params: &str, phase: Phase) -> String {
-    let mut options =
-        GenerateOptions::new("taskcluster", Some(format!("params/{params}.yml").into()));
+/// What `graphgen <phase> --root taskcluster -p <params_dir>/<params>.yml
+/// --json` prints in the checkout.
+fn render(checkout: &Path, params_dir: &str, params: &str, phase: Phase) -> String {
+    let params_file = format!("{params_dir}/{params}.yml");
+    let mut options = GenerateOptions::new("taskcluster", Some(params_file.into()));
     options.working_dir = checkout.to_owned();
     options.run_task_dir = Some(repo_root().join("taskcluster/scripts/run-task"));
     options.environment = Some(Environment {
@@ -119,16 +122,22 @@ fn first_difference(expected: &str, actual: &str) -> String {
 /// Generates every golden of one fixture and compares them all, reporting
 /// every mismatch at once.
 fn check_fixture(name: &str) {
-    let expected_dir = fixtures_dir().join(name).join("expected");
+    let source = fixtures_dir().join(name);
+    let checkout = checkout(name, &[(source.clone(), "")]);
+    check_goldens(name, checkout.path(), "params", &source.join("expected"));
+}
+
+/// Generates every golden in `expected_dir` in `checkout` and compares them
+/// all, reporting every mismatch at once.
+fn check_goldens(name: &str, checkout: &Path, params_dir: &str, expected_dir: &Path) {
     let mut goldens: Vec<PathBuf> = fs::read_dir(&expected_dir)
         .unwrap_or_else(|e| panic!("{}: {e}", expected_dir.display()))
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
         .collect();
     goldens.sort();
-    assert!(!goldens.is_empty(), "fixture {name} has no goldens");
+    assert!(!goldens.is_empty(), "{name} has no goldens");
 
-    let checkout = checkout(name);
     let mut failures = Vec::new();
     for golden in &goldens {
         let stem = golden.file_stem().unwrap().to_str().unwrap();
@@ -137,16 +146,24 @@ fn check_fixture(name: &str) {
             .expect("goldens are named <params>.<phase>.json");
         let phase = phase_named(phase_name).unwrap_or_else(|| panic!("unknown phase in {stem}"));
         let expected = fs::read_to_string(golden).unwrap();
-        let actual = render(checkout.path(), params, phase);
+        let actual = render(checkout, params_dir, params, phase);
         if expected != actual {
             failures.push(format!("{stem}: {}", first_difference(&expected, &actual)));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "fixture {name}:\n{}",
-        failures.join("\n\n")
+    assert!(failures.is_empty(), "{name}:\n{}", failures.join("\n\n"));
+}
+
+/// The repository's own pipeline, which the README's quick start runs,
+/// against the goldens in tests/pipeline/expected.
+#[test]
+fn pipeline() {
+    let checkout = checkout(
+        "pipeline",
+        &[(repo_root().join("taskcluster"), "taskcluster")],
     );
+    let expected = repo_root().join("tests/pipeline/expected");
+    check_goldens("pipeline", checkout.path(), "taskcluster/params", &expected);
 }
 
 macro_rules! golden_tests {

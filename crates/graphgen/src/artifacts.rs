@@ -58,6 +58,17 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Error> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
     file.write_all(contents).map_err(|e| Error::io(path, e))?;
+    // Temporary files are private; artifacts are ordinary files others
+    // (uploaders, reviewers) read.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let readable = std::fs::Permissions::from_mode(0o644);
+        file.as_file()
+            .set_permissions(readable)
+            .map_err(|e| Error::io(path, e))?;
+    }
+    file.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     file.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
 }
