@@ -130,7 +130,7 @@ fn check_fixture(name: &str) {
 /// Generates every golden in `expected_dir` in `checkout` and compares them
 /// all, reporting every mismatch at once.
 fn check_goldens(name: &str, checkout: &Path, params_dir: &str, expected_dir: &Path) {
-    let mut goldens: Vec<PathBuf> = fs::read_dir(&expected_dir)
+    let mut goldens: Vec<PathBuf> = fs::read_dir(expected_dir)
         .unwrap_or_else(|e| panic!("{}: {e}", expected_dir.display()))
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
