@@ -35,12 +35,16 @@ fn render(generation: &Generation) -> Result<Vec<(&'static str, String)>, Error>
         .as_ref()
         .map(|g| g.to_json())
         .unwrap_or_default();
-    // The reference lists a Python set here, in no stable order; sorted
-    // labels say the same and do not change between runs.
+    // In the order of the target task set, as the reference lists them.
     let target: Vec<Value> = generation
         .target_task_set
         .as_ref()
-        .map(|s| s.labels().into_iter().map(Value::from).collect())
+        .map(|s| {
+            s.tasks
+                .keys()
+                .map(|label| Value::from(label.as_str()))
+                .collect()
+        })
         .unwrap_or_default();
 
     Ok(vec![
