@@ -118,3 +118,70 @@ fn default_run_writes_the_reference_artifacts() {
     }
     assert_eq!(written.get("target-kinds"), Some(&Value::List(Vec::new())));
 }
+
+/// `graphgen <phase> --json` prints, byte for byte, what
+/// `taskgraph <phase> --json` printed for the same project.
+#[test]
+fn phase_commands_print_the_reference_json() {
+    let checkout = pipeline_checkout();
+    for phase in ["full", "target", "target-graph"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_graphgen"))
+            .args([
+                phase,
+                "--root",
+                "taskcluster",
+                "-p",
+                "taskcluster/params/default.yml",
+                "--json",
+            ])
+            .current_dir(checkout.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            stdout == golden(&format!("default.{phase}.json")),
+            "graphgen {phase} --json differs from the golden"
+        );
+    }
+}
+
+/// Without `--json`, a phase prints its labels, one per line.
+#[test]
+fn phase_commands_print_labels_by_default() {
+    let checkout = pipeline_checkout();
+    let output = Command::new(env!("CARGO_BIN_EXE_graphgen"))
+        .args([
+            "target-graph",
+            "-p",
+            "taskcluster/params/default.yml",
+            "-k",
+            "vocab",
+        ])
+        .current_dir(checkout.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let labels: Vec<&str> = stdout.lines().filter(|line| !line.is_empty()).collect();
+    assert!(labels.contains(&"vocab-en-lt"), "{stdout}");
+    assert!(
+        labels.contains(&"corpus-download-europarl-en-lt"),
+        "ancestors are in the target graph: {stdout}"
+    );
+    assert!(
+        !labels.iter().any(|label| label.starts_with("teacher-")),
+        "kinds after vocab are not loaded: {stdout}"
+    );
+    let mut sorted = labels.clone();
+    sorted.sort_unstable();
+    assert_eq!(labels, sorted);
+}
