@@ -1,5 +1,6 @@
 //! Small helpers shared by transforms.
 
+pub mod archive;
 pub mod docker;
 pub mod path;
 pub mod treeherder;
