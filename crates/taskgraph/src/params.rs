@@ -277,7 +277,7 @@ impl Parameters {
         let as_value = Value::Map(self.values.clone());
         Schema::Dict(Box::new(schema.schema.clone()))
             .validate(&as_value, extra)
-            .map_err(|e| Error::params(e.to_string()).at(e.location()))
+            .map_err(|e| Error::params(e.kind().to_string()).at(e.location()))
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {

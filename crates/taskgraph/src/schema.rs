@@ -232,11 +232,9 @@ impl Schema {
     pub fn validate(&self, value: &Value, extra: Extra) -> Result<()> {
         self.check(value, extra, &mut Path::default())
             .map_err(|failure| {
-                let mut message = failure.message;
-                if !failure.path.is_empty() {
-                    message = format!("{message} (at `{}`)", failure.path);
-                }
-                let error = Error::schema(message);
+                // The path goes into the location, which the message
+                // shows as `field ...`.
+                let error = Error::schema(failure.message);
                 if failure.path.is_empty() {
                     error
                 } else {

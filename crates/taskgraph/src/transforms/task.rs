@@ -232,16 +232,12 @@ fn task_name_from_label(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Re
 }
 
 fn validate(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
-    let label = task
-        .get("label")
-        .map(py_str)
-        .unwrap_or_else(|| "?no-label?".to_owned());
     let value = Value::Map(task.fields.clone());
     crate::transform::validate_value(
         &TASK_DESCRIPTION,
         &value,
         Extra::Deny,
-        &format!("In task '{label}'"),
+        "invalid task description",
         "",
     )?;
 
@@ -255,7 +251,7 @@ fn validate(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         &builder.schema,
         &worker,
         Extra::Deny,
-        &format!("In task.run '{label}'"),
+        &format!("invalid `worker` for {implementation}"),
         "worker",
     )
 }

@@ -615,8 +615,7 @@ pub fn configure_for_run(
         ctx.run.entry(key.clone()).or_insert_with(|| value.clone());
     }
     if let Some(schema) = &run_using.schema {
-        let label = ctx.desc.get("label").map(py_str).unwrap_or_default();
-        let what = format!("In task.run using '{using}'/'{implementation}' for task '{label}'");
+        let what = format!("invalid `run` for using `{using}` on {implementation}");
         validate_value(
             schema,
             &Value::Map(ctx.run.clone()),

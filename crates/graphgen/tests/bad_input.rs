@@ -1,0 +1,381 @@
+//! Bad input, end to end: each class of mistake a user can make in a
+//! project or its parameters ends in one clear message on stderr that says
+//! where the mistake is, exit status 1, no panic, and no artifacts.
+//!
+//! Every test starts from the same small valid project and breaks one
+//! thing in it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+const CONFIG: &str = "\
+trust-domain: demo
+task-priority: low
+taskgraph:
+    repositories:
+        demo:
+            name: Demo
+workers:
+    aliases:
+        linux:
+            provisioner: demo-{level}
+            implementation: docker-worker
+            os: linux
+            worker-type: linux
+";
+
+const PARAMS: &str = "\
+base_repository: https://github.com/graphgen-fixtures/demo
+head_repository: https://github.com/graphgen-fixtures/demo
+head_rev: '2222222222222222222222222222222222222222'
+head_ref: main
+build_date: 1700000000
+pushdate: 1700000000
+moz_build_date: '20231114221320'
+level: '3'
+project: demo
+";
+
+const BUILD_KIND: &str = "\
+tasks:
+    linux:
+        description: Build on Linux
+        worker-type: linux
+        worker:
+            docker-image: debian:12
+            max-run-time: 600
+        run:
+            using: run-task
+            checkout: false
+            command: make
+";
+
+const TEST_KIND: &str = "\
+kind-dependencies: [build]
+tasks:
+    unit:
+        description: Unit tests
+        worker-type: linux
+        dependencies:
+            build: build-linux
+        worker:
+            docker-image: debian:12
+            max-run-time: 600
+        run:
+            using: run-task
+            checkout: false
+            command: make check
+";
+
+/// A valid project with a `build` and a `test` kind, committed to a fresh
+/// repository so that parameter defaults can read the checkout.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Project {
+        let project = Project {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let run_task_dir = repo_root().join("taskcluster/scripts/run-task");
+        let config = format!(
+            "{CONFIG}graphgen:\n    run-task-dir: {}\n",
+            run_task_dir.display()
+        );
+        project.write("taskcluster/config.yml", &config);
+        project.write("params.yml", PARAMS);
+        project.write("taskcluster/kinds/build/kind.yml", BUILD_KIND);
+        project.write("taskcluster/kinds/test/kind.yml", TEST_KIND);
+        for args in [
+            &["init", "-q"][..],
+            &["add", "-A"],
+            &["commit", "-qm", "project"],
+        ] {
+            let status = Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args)
+                .current_dir(project.path())
+                .status()
+                .expect("git must be installed");
+            assert!(status.success());
+        }
+        project
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, relative: &str, contents: &str) {
+        let path = self.path().join(relative);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+
+    /// Replaces `from` by `to` in a file, which must contain it.
+    fn edit(&self, relative: &str, from: &str, to: &str) {
+        let path = self.path().join(relative);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{relative} has no `{from}`");
+        fs::write(path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// The default run, which would write artifacts to `out/`.
+    fn run(&self, extra: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_graphgen"))
+            .args(["--params", "params.yml", "--output-dir", "out"])
+            .args(extra)
+            .current_dir(self.path())
+            .env("TASKCLUSTER_ROOT_URL", "https://tc.example.com")
+            .env_remove("GRAPHGEN_RUN_TASK_DIR")
+            .env_remove("TASK_ID")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs graphgen, expects a clean failure, and returns stderr.
+    fn fail(&self) -> String {
+        let output = self.run(&[]);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(output.stdout.is_empty(), "stdout is for data only");
+        assert!(
+            !self.path().join("out").exists(),
+            "a failed run wrote artifacts"
+        );
+        stderr
+    }
+}
+
+fn assert_mentions(stderr: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(stderr.contains(part), "missing `{part}` in:\n{stderr}");
+    }
+}
+
+#[test]
+fn the_valid_project_succeeds() {
+    let project = Project::new();
+    let output = project.run(&[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(project.path().join("out/full-task-graph.json").is_file());
+}
+
+#[test]
+fn invalid_yaml_names_the_file_and_line() {
+    let project = Project::new();
+    project.edit(
+        "taskcluster/kinds/test/kind.yml",
+        "        description: Unit tests\n",
+        "        description: Unit tests\n      bad: [\n",
+    );
+    let stderr = project.fail();
+    assert_mentions(&stderr, &["invalid YAML", "kinds/test/kind.yml:"]);
+}
+
+#[test]
+fn an_unreadable_tasks_from_file_is_named() {
+    let project = Project::new();
+    project.write(
+        "taskcluster/kinds/build/kind.yml",
+        &format!("{BUILD_KIND}tasks-from: [missing.yml]\n"),
+    );
+    let stderr = project.fail();
+    assert_mentions(&stderr, &["kind `build`", "kinds/build/missing.yml"]);
+}
+
+#[test]
+fn an_unknown_transform_suggests_close_names() {
+    let project = Project::new();
+    project.write(
+        "taskcluster/kinds/build/kind.yml",
+        &format!("transforms: [taskgraph.transforms.task_contxt]\n{BUILD_KIND}"),
+    );
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &[
+            "kind `build`",
+            "unknown transform `taskgraph.transforms.task_contxt`",
+            "taskgraph.transforms.task_context:transforms",
+        ],
+    );
+}
+
+#[test]
+fn a_schema_violation_names_kind_task_and_field() {
+    let project = Project::new();
+    project.edit(
+        "taskcluster/kinds/test/kind.yml",
+        "max-run-time: 600",
+        "max-run-time: ten minutes",
+    );
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &["kind `test`", "task `test-unit`", "max-run-time"],
+    );
+}
+
+#[test]
+fn keyed_by_without_a_match_names_the_field() {
+    let project = Project::new();
+    project.edit(
+        "taskcluster/kinds/build/kind.yml",
+        "        worker-type: linux\n",
+        "        worker-type: linux\n        run-on-projects:\n            by-build-platform:\n                mac: [all]\n",
+    );
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &[
+            "kind `build`",
+            "task `build-linux`",
+            "run-on-projects",
+            "build-platform",
+        ],
+    );
+}
+
+#[test]
+fn every_unknown_dependency_is_listed() {
+    let project = Project::new();
+    project.edit(
+        "taskcluster/kinds/test/kind.yml",
+        "build: build-linux",
+        "build: build-linux\n            docs: build-docs\n            mac: build-mac",
+    );
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &[
+            "2 unknown task dependencies",
+            "task `test-unit` depends on `build-docs`",
+            "task `test-unit` depends on `build-mac`",
+        ],
+    );
+}
+
+#[test]
+fn a_duplicate_label_is_named() {
+    let project = Project::new();
+    project.write(
+        "taskcluster/kinds/build/kind.yml",
+        &format!(
+            "{BUILD_KIND}    other:
+        label: build-linux
+        description: Build again
+        worker-type: linux
+        worker:
+            docker-image: debian:12
+            max-run-time: 600
+        run:
+            using: run-task
+            checkout: false
+            command: make
+"
+        ),
+    );
+    let stderr = project.fail();
+    assert_mentions(&stderr, &["duplicate tasks with label `build-linux`"]);
+}
+
+#[test]
+fn a_dependency_cycle_prints_its_labels() {
+    let project = Project::new();
+    project.edit(
+        "taskcluster/kinds/build/kind.yml",
+        "        worker-type: linux\n",
+        "        worker-type: linux\n        dependencies:\n            tests: test-unit\n",
+    );
+    project.edit(
+        "taskcluster/kinds/build/kind.yml",
+        "tasks:",
+        "kind-dependencies: []\ntasks:",
+    );
+    let stderr = project.fail();
+    assert_mentions(&stderr, &["cycle", "build-linux", "test-unit"]);
+}
+
+#[test]
+fn a_missing_kind_dependency_lists_the_kinds() {
+    let project = Project::new();
+    project.edit(
+        "taskcluster/kinds/test/kind.yml",
+        "kind-dependencies: [build]",
+        "kind-dependencies: [build, docs]",
+    );
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &["kind `test` depends on kind `docs`", "build", "test"],
+    );
+}
+
+#[test]
+fn a_kind_cycle_lists_the_kinds() {
+    let project = Project::new();
+    project.write(
+        "taskcluster/kinds/build/kind.yml",
+        &format!("kind-dependencies: [test]\n{BUILD_KIND}"),
+    );
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &["kind dependencies form a cycle", "build", "test"],
+    );
+}
+
+#[test]
+fn a_missing_params_file_is_named() {
+    let project = Project::new();
+    fs::remove_file(project.path().join("params.yml")).unwrap();
+    let stderr = project.fail();
+    assert_mentions(&stderr, &["params.yml"]);
+}
+
+#[test]
+fn a_parameter_of_the_wrong_type_is_named() {
+    let project = Project::new();
+    project.edit("params.yml", "level: '3'", "level: 3");
+    let stderr = project.fail();
+    assert_mentions(&stderr, &["invalid parameters", "level"]);
+}
+
+#[test]
+fn missing_run_task_files_say_how_to_configure_them() {
+    let project = Project::new();
+    project.edit(
+        "taskcluster/kinds/build/kind.yml",
+        "checkout: false",
+        "checkout: true",
+    );
+    let config = fs::read_to_string(project.path().join("taskcluster/config.yml")).unwrap();
+    let without = config.split("graphgen:").next().unwrap().to_owned();
+    project.write("taskcluster/config.yml", &without);
+    let stderr = project.fail();
+    assert_mentions(&stderr, &["build-linux", "GRAPHGEN_RUN_TASK_DIR"]);
+}
+
+#[test]
+fn a_failed_run_keeps_earlier_artifacts_whole() {
+    let project = Project::new();
+    let output = project.run(&[]);
+    assert!(output.status.success());
+    let full = project.path().join("out/full-task-graph.json");
+    let before = fs::read(&full).unwrap();
+
+    project.edit("params.yml", "level: '3'", "level: 3");
+    let output = project.run(&[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(fs::read(&full).unwrap(), before);
+}
