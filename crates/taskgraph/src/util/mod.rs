@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod docker;
+pub mod docker_context;
 pub mod path;
 pub mod treeherder;
 pub mod workers;
