@@ -181,6 +181,7 @@ macro_rules! golden_tests {
 
 golden_tests! {
     basic => "basic",
+    images => "images",
 }
 
 /// A fixture added without a test here would silently go unchecked.

@@ -7,11 +7,13 @@
 //! | `taskgraph.transforms.matrix`          | splits a task over a matrix of values             |
 //! | `taskgraph.transforms.from_deps`       | one task per (group of) kind-dependency tasks     |
 //! | `taskgraph.transforms.run`             | `run:` sections to task descriptions              |
+//! | `taskgraph.transforms.docker_image`    | image-building tasks of the docker-image kind     |
 //! | `taskgraph.transforms.cached_tasks`    | digests, cache routes and index-search            |
 //! | `taskgraph.transforms.task`            | task descriptions to Taskcluster definitions      |
 
 pub mod cached_tasks;
 pub mod chunking;
+pub mod docker_image;
 pub mod from_deps;
 pub mod matrix;
 pub mod payload;
@@ -31,6 +33,10 @@ pub fn register(registry: &mut Registry) {
     registry.add_transforms("taskgraph.transforms.matrix", matrix::transforms());
     registry.add_transforms("taskgraph.transforms.from_deps", from_deps::transforms());
     registry.add_transforms("taskgraph.transforms.run", run::transforms());
+    registry.add_transforms(
+        "taskgraph.transforms.docker_image",
+        docker_image::transforms(),
+    );
     registry.add_transforms(
         "taskgraph.transforms.cached_tasks",
         cached_tasks::transforms(),
