@@ -182,6 +182,7 @@ macro_rules! golden_tests {
 golden_tests! {
     basic => "basic",
     images => "images",
+    downloads => "downloads",
 }
 
 /// A fixture added without a test here would silently go unchecked.

@@ -27,6 +27,11 @@ workers:
             implementation: docker-worker
             os: linux
             worker-type: linux
+        images:
+            provisioner: demo-{level}
+            implementation: docker-worker
+            os: linux
+            worker-type: images
 ";
 
 const PARAMS: &str = "\
@@ -378,4 +383,87 @@ fn a_failed_run_keeps_earlier_artifacts_whole() {
     let output = project.run(&[]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(fs::read(&full).unwrap(), before);
+}
+
+const FETCH_KIND: &str = "\
+loader: taskgraph.loader.transform:loader
+transforms:
+    - taskgraph.transforms.fetch:transforms
+    - taskgraph.transforms.run:transforms
+    - taskgraph.transforms.task:transforms
+task-defaults:
+    docker-image: debian:12
+tasks:
+    zlib:
+        description: zlib sources
+        fetch:
+            type: static-url
+            url: https://example.com/zlib.tar.gz
+            sha256: 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
+            size: 1024
+";
+
+#[test]
+fn a_valid_fetch_kind_succeeds() {
+    let project = Project::new();
+    project.write("taskcluster/kinds/fetch/kind.yml", FETCH_KIND);
+    let output = project.run(&[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_fetch_without_its_sha256_is_named() {
+    let project = Project::new();
+    let kind = FETCH_KIND.replace(
+        "            sha256: 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+        "",
+    );
+    project.write("taskcluster/kinds/fetch/kind.yml", &kind);
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &[
+            "kind `fetch`",
+            "task `zlib`",
+            "field `fetch.sha256`",
+            "fetch/kind.yml",
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_fetch_type_lists_the_known_ones() {
+    let project = Project::new();
+    let kind = FETCH_KIND.replace("type: static-url", "type: static-uri");
+    project.write("taskcluster/kinds/fetch/kind.yml", &kind);
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &[
+            "task `zlib`",
+            "unknown fetch type `static-uri`",
+            "static-url",
+        ],
+    );
+}
+
+#[test]
+fn a_git_fetch_needs_a_full_revision() {
+    let project = Project::new();
+    let kind = FETCH_KIND.replace(
+        "            type: static-url\n            url: https://example.com/zlib.tar.gz\n",
+        "            type: git\n            repo: https://example.com/zlib\n            revision: main\n",
+    );
+    let kind = kind
+        .lines()
+        .filter(|line| !line.contains("sha256:") && !line.contains("size:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    project.write("taskcluster/kinds/fetch/kind.yml", &kind);
+    let stderr = project.fail();
+    assert_mentions(&stderr, &["task `zlib`", "`main`", "fetch.revision"]);
 }

@@ -22,6 +22,7 @@ use crate::params::{ParameterSchema, Parameters};
 use crate::schema::Schema;
 use crate::task::Task;
 use crate::transform::{TransformConfig, TransformRef};
+use crate::transforms::fetch::FetchBuilder;
 use crate::value::Map;
 
 /// What a target-task method or filter sees.
@@ -81,6 +82,7 @@ pub struct Registry {
     run_using: HashMap<(String, String), RunUsing>,
     payload_builders: HashMap<String, PayloadBuilder>,
     index_builders: HashMap<String, IndexFn>,
+    fetch_builders: HashMap<String, FetchBuilder>,
     parameters: ParameterSchema,
 }
 
@@ -209,6 +211,17 @@ impl Registry {
             .get(index_type)
             .copied()
             .ok_or_else(|| unknown("index type", index_type, self.index_builders.keys()))
+    }
+
+    /// Registers a fetch type (`fetch.type` in a fetch kind).
+    pub fn add_fetch_builder(&mut self, fetch_type: &str, builder: FetchBuilder) {
+        self.fetch_builders.insert(fetch_type.to_owned(), builder);
+    }
+
+    pub fn fetch_builder(&self, fetch_type: &str) -> Result<&FetchBuilder> {
+        self.fetch_builders
+            .get(fetch_type)
+            .ok_or_else(|| unknown("fetch type", fetch_type, self.fetch_builders.keys()))
     }
 
     /// The parameter schema, for extension.

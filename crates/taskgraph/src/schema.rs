@@ -333,12 +333,19 @@ impl DictSchema {
         if missing.is_empty() {
             return Ok(());
         }
+        // One missing key is the field to point at; several are pointed
+        // at through the mapping that lacks them.
+        if let [only] = missing.as_slice() {
+            let mut at_key = path.clone();
+            at_key.push(only);
+            return Err(at_key.fail("required key not provided".to_owned()));
+        }
         let names = missing
             .iter()
             .map(|m| format!("`{m}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        Err(path.fail(format!("required key {names} not provided")))
+        Err(path.fail(format!("required keys {names} not provided")))
     }
 
     fn check_exclusive(&self, map: &Map, path: &Path) -> Result<(), Failure> {
@@ -464,7 +471,7 @@ fn short_repr(value: &Value) -> String {
 }
 
 /// The dotted path to the value being checked.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Path {
     parts: Vec<String>,
 }

@@ -8,12 +8,14 @@
 //! | `taskgraph.transforms.from_deps`       | one task per (group of) kind-dependency tasks     |
 //! | `taskgraph.transforms.run`             | `run:` sections to task descriptions              |
 //! | `taskgraph.transforms.docker_image`    | image-building tasks of the docker-image kind     |
+//! | `taskgraph.transforms.fetch`           | download-once tasks of fetch kinds                |
 //! | `taskgraph.transforms.cached_tasks`    | digests, cache routes and index-search            |
 //! | `taskgraph.transforms.task`            | task descriptions to Taskcluster definitions      |
 
 pub mod cached_tasks;
 pub mod chunking;
 pub mod docker_image;
+pub mod fetch;
 pub mod from_deps;
 pub mod matrix;
 pub mod payload;
@@ -37,11 +39,13 @@ pub fn register(registry: &mut Registry) {
         "taskgraph.transforms.docker_image",
         docker_image::transforms(),
     );
+    registry.add_transforms("taskgraph.transforms.fetch", fetch::transforms());
     registry.add_transforms(
         "taskgraph.transforms.cached_tasks",
         cached_tasks::transforms(),
     );
     registry.add_transforms("taskgraph.transforms.task", task::transforms());
     run::register(registry);
+    fetch::register(registry);
     task::register(registry);
 }

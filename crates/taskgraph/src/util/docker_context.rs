@@ -25,6 +25,7 @@ use regex::Regex;
 use sha2::{Digest, Sha256};
 
 use super::archive::TarWriter;
+use super::path::join;
 use crate::error::{Error, Result};
 
 /// The run-task files an image with `# %include-run-task` receives, by
@@ -287,15 +288,6 @@ fn normalize_inside(topsrcdir: &Path, relative: &str) -> Option<PathBuf> {
     let mut path = topsrcdir.to_owned();
     path.extend(parts);
     Some(path)
-}
-
-/// `os.path.join` of two relative paths.
-fn join(base: &str, relative: &str) -> String {
-    if base.is_empty() || base.ends_with('/') {
-        format!("{base}{relative}")
-    } else {
-        format!("{base}/{relative}")
-    }
 }
 
 /// Every file below `dir`, as (path relative to `dir`, full path).
