@@ -6,12 +6,36 @@
 #
 # `pipeline` is this repository's own taskcluster/ directory, with the
 # params files in taskcluster/params/; its goldens go to tests/pipeline/.
-# Each fixture is copied to a scratch directory, committed to a fresh git
-# repository (hashes of resources read what git tracks), and each params
-# file under params/ produces expected/<params>.<phase>.json for the phases
-# full, target and target-graph. The reference's bundled run-task script
-# is replaced by ours first, so that run-task cache names in the goldens
-# hash a file this repository ships.
+#
+# A fixture, tests/fixtures/NAME/, is laid out as:
+#
+#   taskcluster/       the project: config.yml and kinds/
+#   params/            parameter files, NAME.yml or NAME.json (one of the
+#                      two per NAME). Each gives expected/NAME.PHASE.json
+#                      for the phases full, target and target-graph.
+#   runs               optional: more runs, one per line, `PARAMS [-k KIND]...`
+#                      (blank lines and lines starting with `#` are
+#                      skipped). Each gives
+#                      expected/PARAMS[+k=KIND]....PHASE.json for the phases
+#                      tasks, full, target and target-graph, with one
+#                      `-k/--target-kind` per KIND.
+#   unstaged/          optional: copied over the checkout after the commit,
+#                      so the tracked files it replaces are unstaged changes
+#                      (the `files_changed` default).
+#   expected/          the goldens this script writes.
+#   anything else      part of the project (version.txt, ...). Every file
+#                      is committed, so any change (a stray file too) moves
+#                      HEAD, and goldens using the head_rev default need
+#                      regenerating.
+#
+# Everything but expected/ and unstaged/ is copied to a scratch directory
+# and committed to a fresh git repository on branch `main`, with fixed
+# author, committer and dates so that HEAD (the `head_rev` default) is the
+# same commit every time, and `origin` set to
+# https://github.com/graphgen-fixtures/NAME. tests/golden.rs rebuilds the
+# same checkout. The reference's bundled run-task files are replaced by ours
+# first, so that run-task cache names and docker contexts in the goldens
+# hash files this repository ships.
 #
 # Set GRAPHGEN_REFERENCE_VENV to reuse an existing virtualenv.
 set -euo pipefail
@@ -20,45 +44,126 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
+# Files get the modes a git checkout gives them under umask 022, whatever
+# this clone's umask made of them: docker context hashes include modes.
+normalize_modes() {
+    find "$1" -type f -perm /111 -exec chmod 755 {} +
+    find "$1" -type f ! -perm /111 -exec chmod 644 {} +
+}
+
 venv="${GRAPHGEN_REFERENCE_VENV:-$scratch/venv}"
 if [ ! -x "$venv/bin/taskgraph" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet taskcluster-taskgraph==15.1.3 mozilla-taskgraph==3.4.1 taskcluster==85.0.0
 fi
 package="$("$venv/bin/python" -c 'import os, taskgraph; print(os.path.dirname(taskgraph.__file__))')"
-cp "$repo/taskcluster/scripts/run-task/run-task" "$package/run-task/run-task"
+# Ours replace all four run-task files, modes included: the run-task script
+# names caches, and images with `# %include-run-task` hash all of them.
+for file in run-task fetch-content hgrc robustcheckout.py; do
+    cp --preserve=mode "$repo/taskcluster/scripts/run-task/$file" "$package/run-task/$file"
+done
+normalize_modes "$package/run-task"
 
-# generate NAME SOURCE PARAMS_DIR EXPECTED_DIR: copies the project at SOURCE
-# (a directory holding taskcluster/) into a fresh repository and writes one
-# golden per params file and phase.
-generate() {
-    local name="$1" source_dir="$2" params_dir="$3" expected_dir="$4"
+# The identity and dates of the fixture commit; tests/golden.rs uses the same.
+export GIT_AUTHOR_NAME=graphgen GIT_AUTHOR_EMAIL=graphgen@example.com
+export GIT_COMMITTER_NAME=graphgen GIT_COMMITTER_EMAIL=graphgen@example.com
+export GIT_AUTHOR_DATE="2024-01-01T00:00:00+00:00" GIT_COMMITTER_DATE="2024-01-01T00:00:00+00:00"
+
+# checkout NAME SOURCE: copies the project at SOURCE (a directory holding
+# taskcluster/) into a fresh repository and prints its path.
+checkout() {
+    local name="$1" source_dir="$2"
     local copy="$scratch/projects/$name"
     mkdir -p "$copy"
     cp -r "$source_dir/." "$copy"
-    rm -rf "$copy/expected"
+    rm -rf "$copy/expected" "$copy/unstaged"
+    normalize_modes "$copy"
     (
         cd "$copy"
         git init -q
+        git symbolic-ref HEAD refs/heads/main
         git add -A
-        git -c user.name=graphgen -c user.email=graphgen@example.com commit -qm fixture
+        git -c commit.gpgsign=false -c core.hooksPath=/dev/null commit -qm fixture
         git remote add origin "https://github.com/graphgen-fixtures/$name"
     )
+    if [ -d "$source_dir/unstaged" ]; then
+        cp -r "$source_dir/unstaged/." "$copy"
+    fi
+    echo "$copy"
+}
+
+# params_file DIR STEM: the one parameters file named STEM in DIR.
+params_file() {
+    local dir="$1" stem="$2" found=()
+    for ext in yml json; do
+        [ -f "$dir/$stem.$ext" ] && found+=("$stem.$ext")
+    done
+    if [ ${#found[@]} -ne 1 ]; then
+        echo "need exactly one of $dir/$stem.yml and $dir/$stem.json" >&2
+        exit 1
+    fi
+    echo "${found[0]}"
+}
+
+# run COPY PARAMS_DIR PARAMS_FILE GOLDEN_NAME EXPECTED_DIR [KIND...]: writes
+# one golden per phase in $phases.
+run() {
+    local copy="$1" params_dir="$2" params_file="$3" golden="$4" expected_dir="$5"
+    shift 5
+    local kind_args=()
+    for kind in "$@"; do
+        kind_args+=(-k "$kind")
+    done
+    for phase in $phases; do
+        out="$expected_dir/$golden.$phase.json"
+        (
+            cd "$copy"
+            env -u TASK_ID -u MOZ_AUTOMATION TASKCLUSTER_ROOT_URL=https://tc.example.com \
+                "$venv/bin/taskgraph" "$phase" --root taskcluster -p "$params_dir/$params_file" \
+                ${kind_args[@]+"${kind_args[@]}"} --json </dev/null 2>"$scratch/stderr"
+        ) >"$out" || {
+            cat "$scratch/stderr" >&2
+            echo "reference failed: $golden $phase" >&2
+            exit 1
+        }
+        echo "wrote ${out#"$repo"/}"
+    done
+}
+
+# generate NAME SOURCE PARAMS_DIR EXPECTED_DIR: every golden of one project.
+generate() {
+    local name="$1" source_dir="$2" params_dir="$3" expected_dir="$4"
+    local copy
+    copy="$(checkout "$name" "$source_dir")"
     mkdir -p "$expected_dir"
     rm -f "$expected_dir"/*.json
-    for params in "$copy/$params_dir"/*.yml; do
-        params_name="$(basename "$params" .yml)"
-        for phase in full target target-graph; do
-            out="$expected_dir/$params_name.$phase.json"
-            (
-                cd "$copy"
-                env -u TASK_ID -u MOZ_AUTOMATION TASKCLUSTER_ROOT_URL=https://tc.example.com \
-                    "$venv/bin/taskgraph" "$phase" --root taskcluster -p "$params_dir/$params_name.yml" --json \
-                    2>"$scratch/stderr"
-            ) >"$out" || { cat "$scratch/stderr" >&2; echo "reference failed: $name $params_name $phase" >&2; exit 1; }
-            echo "wrote ${out#"$repo"/}"
-        done
+
+    phases="full target target-graph"
+    for params in "$copy/$params_dir"/*.yml "$copy/$params_dir"/*.json; do
+        [ -f "$params" ] || continue
+        stem="$(basename "${params%.*}")"
+        run "$copy" "$params_dir" "$(params_file "$copy/$params_dir" "$stem")" "$stem" "$expected_dir"
     done
+
+    if [ -f "$source_dir/runs" ]; then
+        phases="tasks full target target-graph"
+        while read -r stem rest; do
+            case "$stem" in '' | '#'*) continue ;; esac
+            local kinds=() golden="$stem"
+            read -r -a words <<<"$rest"
+            while [ ${#words[@]} -gt 0 ]; do
+                if [ "${words[0]}" != -k ] || [ ${#words[@]} -lt 2 ]; then
+                    echo "$source_dir/runs: expected \`PARAMS [-k KIND]...\`, got: $stem $rest" >&2
+                    exit 1
+                fi
+                kinds+=("${words[1]}")
+                golden+="+k=${words[1]}"
+                words=("${words[@]:2}")
+            done
+            run "$copy" "$params_dir" "$(params_file "$copy/$params_dir" "$stem")" "$golden" "$expected_dir" \
+                ${kinds[@]+"${kinds[@]}"}
+        done <"$source_dir/runs"
+    fi
 }
 
 fixtures=("$@")

@@ -1,21 +1,29 @@
 //! Golden-file tests: each fixture project under `tests/fixtures/` is
 //! generated with graphgen and compared byte for byte with what Python
 //! taskgraph 15.1.3 printed for it (`scripts/regen-goldens.sh` writes the
-//! `expected/<params>.<phase>.json` files).
+//! `expected/<run>.<phase>.json` files; its header describes a fixture's
+//! layout).
 //!
 //! The reference ran in a throwaway git repository holding a copy of the
-//! fixture, with `origin` at `https://github.com/graphgen-fixtures/<name>`
-//! and `TASKCLUSTER_ROOT_URL=https://tc.example.com`; each test rebuilds
-//! that same setting, so parameters computed from the checkout agree.
+//! fixture (without `expected/` and `unstaged/`), committed on branch
+//! `main` with a fixed identity and date, with `origin` at
+//! `https://github.com/graphgen-fixtures/<name>`, the files of `unstaged/`
+//! copied over it afterwards, and `TASKCLUSTER_ROOT_URL=https://tc.example.com`;
+//! each test rebuilds that same setting, so parameters computed from the
+//! checkout (`head_rev`, `head_ref`, `project`, `files_changed`, ...) agree.
+//!
+//! A golden named `<params>.<phase>.json` is the run with the parameters
+//! file `<params>.yml` or `<params>.json`; `<params>+k=<kind>...` adds one
+//! `--target-kind` per kind (the runs listed in a fixture's `runs` file).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use taskgraph::Registry;
 use taskgraph::config::Environment;
 use taskgraph::generator::{GenerateOptions, Phase, generate};
 use taskgraph::python;
+use taskgraph::{Registry, Value};
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -37,31 +45,56 @@ fn phase_named(name: &str) -> Option<Phase> {
     }
 }
 
-/// Copies `from` into `to`, skipping the goldens.
-fn copy_tree(from: &Path, to: &Path) {
+/// Copies `from` into `to`, leaving out the top-level entries named in
+/// `skip`.
+fn copy_tree(from: &Path, to: &Path, skip: &[&str]) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
+        if skip.iter().any(|s| entry.file_name() == *s) {
+            continue;
+        }
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "expected" {
-                copy_tree(&entry.path(), &target);
-            }
+            copy_tree(&entry.path(), &target, &[]);
         } else {
-            fs::copy(entry.path(), target).unwrap();
+            copy_file_as_checked_out(&entry.path(), &target);
         }
     }
 }
+
+/// Copies a file with the mode a git checkout gives it under the usual
+/// umask (0755 if executable, else 0644), whatever this clone's umask
+/// made of it: docker context hashes include file modes.
+fn copy_file_as_checked_out(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::copy(from, to).unwrap();
+    let executable = fs::metadata(from).unwrap().permissions().mode() & 0o111 != 0;
+    let mode = if executable { 0o755 } else { 0o644 };
+    fs::set_permissions(to, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The fixture commit's identity and date, as the regeneration script
+/// sets them: with the same tree they give the same commit id.
+const GIT_IDENTITY: &[(&str, &str)] = &[
+    ("GIT_AUTHOR_NAME", "graphgen"),
+    ("GIT_AUTHOR_EMAIL", "graphgen@example.com"),
+    ("GIT_COMMITTER_NAME", "graphgen"),
+    ("GIT_COMMITTER_EMAIL", "graphgen@example.com"),
+    ("GIT_AUTHOR_DATE", "2024-01-01T00:00:00+00:00"),
+    ("GIT_COMMITTER_DATE", "2024-01-01T00:00:00+00:00"),
+];
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .args([
             "-c",
-            "user.name=graphgen",
+            "commit.gpgsign=false",
             "-c",
-            "user.email=graphgen@example.com",
+            "core.hooksPath=/dev/null",
         ])
         .args(args)
+        .envs(GIT_IDENTITY.iter().copied())
         .current_dir(dir)
         .status()
         .expect("git must be installed to run the golden tests");
@@ -69,35 +102,124 @@ fn git(dir: &Path, args: &[&str]) {
 }
 
 /// A committed copy of a project, as the regeneration script makes it:
-/// `files` lists what to copy and where inside the repository.
+/// `files` lists what to copy and where inside the repository. A fixture's
+/// `expected/` and `unstaged/` are left out, and `unstaged/` is copied over
+/// the checkout after the commit.
 fn checkout(name: &str, files: &[(PathBuf, &str)]) -> tempfile::TempDir {
     let scratch = tempfile::tempdir().unwrap();
     let copy = scratch.path();
     for (from, to) in files {
-        copy_tree(from, &copy.join(to));
+        copy_tree(from, &copy.join(to), &["expected", "unstaged"]);
     }
     git(copy, &["init", "-q"]);
+    git(copy, &["symbolic-ref", "HEAD", "refs/heads/main"]);
     git(copy, &["add", "-A"]);
     git(copy, &["commit", "-qm", "fixture"]);
     let origin = format!("https://github.com/graphgen-fixtures/{name}");
     git(copy, &["remote", "add", "origin", &origin]);
+    for (from, to) in files {
+        let unstaged = from.join("unstaged");
+        if unstaged.is_dir() {
+            copy_tree(&unstaged, &copy.join(to), &[]);
+        }
+    }
     scratch
 }
 
-/// What `graphgen <phase> --root taskcluster -p <params_dir>/<params>.yml
+/// One invocation of the reference: a parameters file and the
+/// `--target-kind`s, named as in the goldens (`push+k=lint`).
+#[derive(Debug, PartialEq)]
+struct Run {
+    params: String,
+    target_kinds: Vec<String>,
+}
+
+impl Run {
+    /// Parses a golden's run name: `<params>` then `+k=<kind>` per kind.
+    fn parse(name: &str) -> Run {
+        let mut parts = name.split("+k=");
+        let params = parts.next().unwrap_or_default().to_owned();
+        let target_kinds: Vec<String> = parts.map(str::to_owned).collect();
+        assert!(
+            !params.is_empty() && target_kinds.iter().all(|k| !k.is_empty()),
+            "bad run name `{name}`"
+        );
+        Run {
+            params,
+            target_kinds,
+        }
+    }
+
+    /// Parses a line of a fixture's `runs` file: `<params> [-k KIND]...`;
+    /// None for blank and comment lines.
+    fn from_line(line: &str) -> Option<Run> {
+        let mut words = line.split_whitespace();
+        let params = words.next().filter(|w| !w.starts_with('#'))?.to_owned();
+        let mut target_kinds = Vec::new();
+        while let Some(word) = words.next() {
+            assert_eq!(word, "-k", "runs line `{line}`: expected `-k KIND`");
+            let kind = words
+                .next()
+                .unwrap_or_else(|| panic!("runs line `{line}`: `-k` without a kind"));
+            target_kinds.push(kind.to_owned());
+        }
+        Some(Run {
+            params,
+            target_kinds,
+        })
+    }
+
+    /// The name its goldens start with.
+    fn name(&self) -> String {
+        let mut name = self.params.clone();
+        for kind in &self.target_kinds {
+            name.push_str("+k=");
+            name.push_str(kind);
+        }
+        name
+    }
+}
+
+/// The parameters file called `stem` in `dir`: `<stem>.yml` or
+/// `<stem>.json`, relative to `checkout`.
+fn params_file(checkout: &Path, dir: &str, stem: &str) -> String {
+    let found: Vec<String> = ["yml", "json"]
+        .iter()
+        .map(|ext| format!("{dir}/{stem}.{ext}"))
+        .filter(|rel| checkout.join(rel).is_file())
+        .collect();
+    match found.as_slice() {
+        [one] => one.clone(),
+        _ => panic!("need exactly one of {dir}/{stem}.yml and {dir}/{stem}.json, found {found:?}"),
+    }
+}
+
+/// What `graphgen <phase> --root taskcluster -p <params file> [-k KIND]...
 /// --json` prints in the checkout.
-fn render(checkout: &Path, params_dir: &str, params: &str, phase: Phase) -> String {
-    let params_file = format!("{params_dir}/{params}.yml");
+fn render(checkout: &Path, params_dir: &str, run: &Run, phase: Phase) -> String {
+    let params_file = params_file(checkout, params_dir, &run.params);
     let mut options = GenerateOptions::new("taskcluster", Some(params_file.into()));
     options.working_dir = checkout.to_owned();
-    options.run_task_dir = Some(repo_root().join("taskcluster/scripts/run-task"));
+    let run_task = tempfile::tempdir().unwrap();
+    copy_tree(
+        &repo_root().join("taskcluster/scripts/run-task"),
+        run_task.path(),
+        &[],
+    );
+    options.run_task_dir = Some(run_task.path().to_owned());
     options.environment = Some(Environment {
         task_id: None,
         root_url: Some("https://tc.example.com".to_owned()),
         moz_automation: false,
     });
+    // The reference's command line always overrides `target-kinds`, with
+    // an empty list when no `-k` is given.
+    options.overrides.insert(
+        "target-kinds".to_owned(),
+        Value::str_list(run.target_kinds.iter().cloned()),
+    );
     let generation = generate(&Registry::with_builtins(), &options, phase)
-        .unwrap_or_else(|e| panic!("generation failed for params {params}: {e}"));
+        .unwrap_or_else(|e| panic!("generation failed for {}: {e}", run.name()));
     python::json_pretty(&generation.to_json(phase)).unwrap() + "\n\n"
 }
 
@@ -123,8 +245,28 @@ fn first_difference(expected: &str, actual: &str) -> String {
 /// every mismatch at once.
 fn check_fixture(name: &str) {
     let source = fixtures_dir().join(name);
+    let expected = source.join("expected");
+    check_runs_have_goldens(&source, &expected);
     let checkout = checkout(name, &[(source.clone(), "")]);
-    check_goldens(name, checkout.path(), "params", &source.join("expected"));
+    check_goldens(name, checkout.path(), "params", &expected);
+}
+
+/// Every run a fixture's `runs` file lists has its four goldens: a line
+/// added without regenerating would otherwise test nothing.
+fn check_runs_have_goldens(source: &Path, expected: &Path) {
+    let Ok(runs) = fs::read_to_string(source.join("runs")) else {
+        return;
+    };
+    for run in runs.lines().filter_map(Run::from_line) {
+        for phase in ["tasks", "full", "target", "target-graph"] {
+            let golden = expected.join(format!("{}.{phase}.json", run.name()));
+            assert!(
+                golden.is_file(),
+                "{} is missing; run scripts/regen-goldens.sh",
+                golden.display()
+            );
+        }
+    }
 }
 
 /// Generates every golden in `expected_dir` in `checkout` and compares them
@@ -141,12 +283,12 @@ fn check_goldens(name: &str, checkout: &Path, params_dir: &str, expected_dir: &P
     let mut failures = Vec::new();
     for golden in &goldens {
         let stem = golden.file_stem().unwrap().to_str().unwrap();
-        let (params, phase_name) = stem
-            .split_once('.')
-            .expect("goldens are named <params>.<phase>.json");
+        let (run, phase_name) = stem
+            .rsplit_once('.')
+            .expect("goldens are named <run>.<phase>.json");
         let phase = phase_named(phase_name).unwrap_or_else(|| panic!("unknown phase in {stem}"));
         let expected = fs::read_to_string(golden).unwrap();
-        let actual = render(checkout, params_dir, params, phase);
+        let actual = render(checkout, params_dir, &Run::parse(run), phase);
         if expected != actual {
             failures.push(format!("{stem}: {}", first_difference(&expected, &actual)));
         }
@@ -181,7 +323,13 @@ macro_rules! golden_tests {
 
 golden_tests! {
     basic => "basic",
+    toolchains => "toolchains",
+    workers => "workers",
+    contexts => "contexts",
+    fan_out => "fan-out",
     images => "images",
+    loader => "loader",
+    targets => "targets",
     downloads => "downloads",
 }
 
@@ -198,4 +346,17 @@ fn every_fixture_has_a_test() {
     let mut listed: Vec<&str> = LISTED.to_vec();
     listed.sort();
     assert_eq!(on_disk, listed);
+}
+
+#[test]
+fn run_names_round_trip() {
+    let run = Run::from_line("push -k lint -k docker-image").unwrap();
+    assert_eq!(run.name(), "push+k=lint+k=docker-image");
+    assert_eq!(Run::parse(&run.name()), run);
+    assert_eq!(
+        Run::parse("pull-request").target_kinds,
+        Vec::<String>::new()
+    );
+    assert_eq!(Run::from_line("  # a comment"), None);
+    assert_eq!(Run::from_line(""), None);
 }

@@ -199,7 +199,8 @@ pub fn generate(
     if let Some(dir) = &options.run_task_dir {
         graph_config.set_run_task_dir(Some(dir.clone()));
     }
-    let parameters = load_parameters(registry, options, &graph_config)?;
+    let mut parameters = load_parameters(registry, options, &graph_config)?;
+    parameters.default_empty_filters();
     lap("config and parameters", &mut timings);
 
     let (kinds, full_task_set) = load_all_kinds(registry, &root, &graph_config, &parameters)?;
@@ -311,7 +312,9 @@ fn load_all_kinds(
                 return Err(Error::new(ErrorKind::DuplicateLabel {
                     label: task.label.clone(),
                 })
-                .in_kind(name));
+                .in_kind(name)
+                .in_task(&task.label)
+                .with_file(&kinds[name].file));
             }
         }
     }
@@ -342,7 +345,23 @@ pub fn full_task_graph(set: &TaskSet) -> Result<TaskGraph> {
             edges.push((task.label.clone(), dep.clone(), name.clone()));
         }
     }
-    let graph = Graph::new(set.tasks.keys().cloned(), edges)?;
+    let graph = Graph::new(set.tasks.keys().cloned(), edges).map_err(|e| {
+        // When a single task has unknown dependencies, say which kind made it.
+        let ErrorKind::UnknownDependencies { missing } = e.kind() else {
+            return e;
+        };
+        let only_task = match missing.as_slice() {
+            [(label, _), rest @ ..] if rest.iter().all(|(other, _)| other == label) => {
+                set.tasks.get(label).cloned()
+            }
+            _ => None,
+        };
+        let e = e.at_field("dependencies");
+        match only_task {
+            Some(task) => e.in_kind(&task.kind).in_task(&task.label),
+            None => e,
+        }
+    })?;
     Ok(TaskGraph {
         tasks: set.tasks.clone(),
         graph,
@@ -428,4 +447,158 @@ pub fn always_target_tasks<'a>(full: &'a TaskGraph, parameters: &Parameters) -> 
         })
         .map(|task| task.label.as_str())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    const CONFIG: &str = "trust-domain: demo\ntask-priority: low\nworkers: {aliases: {}}\n\
+                          taskgraph: {repositories: {demo: {name: Demo}}}\n";
+    const PARAMS: &str = "build_date: 1\npushdate: 1\nmoz_build_date: '20240101000000'\n\
+                          project: demo\nhead_repository: https://github.com/demo/demo\n\
+                          head_rev: abc\nhead_ref: main\n";
+
+    /// A kind of succeed tasks, each `name: dependencies`.
+    fn kind(deps: &str, tasks: &[(&str, &str)]) -> String {
+        let mut text = format!(
+            "loader: taskgraph.loader.transform:loader\ntransforms: [taskgraph.transforms.task]\n\
+             kind-dependencies: [{deps}]\ntask-defaults: {{description: d, worker-type: succeed, run-on-projects: [all]}}\ntasks:\n"
+        );
+        for (name, dependencies) in tasks {
+            text.push_str(&format!("  {name}: {{dependencies: {{{dependencies}}}}}\n"));
+        }
+        text
+    }
+
+    fn project(kinds: &[(&str, String)], params: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "taskcluster/config.yml", CONFIG);
+        for (name, text) in kinds {
+            write(
+                dir.path(),
+                &format!("taskcluster/kinds/{name}/kind.yml"),
+                text,
+            );
+        }
+        write(dir.path(), "params.yml", &format!("{PARAMS}{params}"));
+        dir
+    }
+
+    fn run(dir: &tempfile::TempDir, until: Phase) -> Result<Generation> {
+        let mut options = GenerateOptions::new("taskcluster", Some("params.yml".into()));
+        options.working_dir = dir.path().to_owned();
+        generate(&Registry::with_builtins(), &options, until)
+    }
+
+    #[test]
+    fn a_duplicate_label_names_the_second_kind_and_its_file() {
+        let mut second = kind("", &[("y", "")]);
+        second = second.replace("  y: {", "  y: {label: first-x, ");
+        let dir = project(&[("first", kind("", &[("x", "")])), ("second", second)], "");
+        let err = run(&dir, Phase::FullTaskSet).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::DuplicateLabel { label } if label == "first-x"),
+            "{err}"
+        );
+        assert_eq!(err.location().kind.as_deref(), Some("second"));
+        assert_eq!(err.location().task.as_deref(), Some("first-x"));
+        assert!(
+            err.location()
+                .file
+                .as_ref()
+                .is_some_and(|f| f.ends_with("kinds/second/kind.yml")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_dependencies_of_one_task_name_its_kind() {
+        let tasks = [("x", "a: gone-1, b: gone-2"), ("y", "x: lone-x")];
+        let dir = project(&[("lone", kind("", &tasks))], "");
+        let err = run(&dir, Phase::FullTaskGraph).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::UnknownDependencies { missing } if missing.len() == 2),
+            "{err}"
+        );
+        assert_eq!(err.location().kind.as_deref(), Some("lone"));
+        assert_eq!(err.location().task.as_deref(), Some("lone-x"));
+        assert_eq!(err.location().field.as_deref(), Some("dependencies"));
+    }
+
+    #[test]
+    fn a_task_cycle_lists_its_labels() {
+        let tasks = [("a", "n: c-b"), ("b", "n: c-a"), ("c", "")];
+        let dir = project(&[("c", kind("", &tasks))], "");
+        let err = run(&dir, Phase::FullTaskGraph).unwrap_err();
+        match err.kind() {
+            ErrorKind::Cycle { labels } => assert_eq!(labels.len(), 3, "{err}"),
+            other => panic!("unexpected error {other:?}"),
+        }
+        assert!(err.to_string().contains("c-a") && err.to_string().contains("c-b"));
+    }
+
+    #[test]
+    fn empty_filters_become_the_default_filter_before_kinds_load() {
+        let dir = project(&[("k", kind("", &[("x", "")]))], "filters: []\n");
+        let generation = run(&dir, Phase::TargetTaskSet).unwrap();
+        assert_eq!(
+            generation.parameters.get("filters"),
+            Some(&Value::str_list(["target_tasks_method"]))
+        );
+        assert_eq!(
+            generation.target_task_set.unwrap().labels(),
+            ["k-x".to_owned()]
+        );
+    }
+
+    #[test]
+    fn always_target_follows_the_parameter() {
+        // (run-on-projects lists add to the defaults' `[all]`, so `b` is
+        // made untargeted with a project that never matches.)
+        let text = kind("", &[("a", ""), ("b", "a: k-a")]).replace(
+            "  b: {",
+            "  b: {always-target: true, run-on-projects: {by-build-platform: {x: [], default: [nowhere]}}, ",
+        );
+        let dir = project(
+            &[
+                ("k", text.clone()),
+                ("other", text.replace("k-a", "other-a")),
+            ],
+            "",
+        );
+        let target_graph = |dir: &tempfile::TempDir| {
+            let generation = run(dir, Phase::TargetTaskGraph).unwrap();
+            let mut labels: Vec<String> = generation
+                .target_task_graph
+                .unwrap()
+                .labels()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            labels.sort();
+            labels
+        };
+        assert_eq!(target_graph(&dir), ["k-a", "k-b", "other-a", "other-b"]);
+        write(
+            dir.path(),
+            "params.yml",
+            &format!("{PARAMS}enable_always_target: [other]\n"),
+        );
+        assert_eq!(target_graph(&dir), ["k-a", "other-a", "other-b"]);
+        write(
+            dir.path(),
+            "params.yml",
+            &format!("{PARAMS}enable_always_target: false\n"),
+        );
+        assert_eq!(target_graph(&dir), ["k-a", "other-a"]);
+    }
 }

@@ -6,14 +6,14 @@
 //! [`Task`]s. Kinds are processed after the kinds they depend on
 //! (`kind-dependencies`) and see those kinds' tasks.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 
 use crate::config::GraphConfig;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, closest_names};
 use crate::graph::Graph;
 use crate::params::Parameters;
 use crate::registry::Registry;
@@ -57,8 +57,7 @@ impl Kind {
         if !file.is_file() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
-        let document = yaml::load_document(&text, Some(&file)).map_err(|e| e.in_kind(name))?;
+        let document = yaml::load_document_file(&file).map_err(|e| e.in_kind(name))?;
         let config = match &document.value {
             Value::Map(map) => map.clone(),
             Value::Null => Map::new(),
@@ -89,11 +88,39 @@ impl Kind {
                 .as_str_list()
                 .map(|l| l.into_iter().map(str::to_owned).collect())
                 .ok_or_else(|| {
-                    Error::transform("`kind-dependencies` must be a list of kind names")
-                        .in_kind(&self.name)
-                        .with_file(&self.file)
-                        .at_field("kind-dependencies")
+                    self.at_key(
+                        Error::transform("`kind-dependencies` must be a list of kind names"),
+                        "kind-dependencies",
+                    )
                 }),
+        }
+    }
+
+    /// Points `error` at this kind's kind.yml, at the line of its top-level
+    /// `key`.
+    fn at_key(&self, error: Error, key: &str) -> Error {
+        let error = error.in_kind(&self.name).at_field(key);
+        self.in_file(error)
+    }
+
+    /// Points `error` at this kind's kind.yml: at the line of the top-level
+    /// key its field starts with, when the error belongs to no task and no
+    /// other file.
+    fn in_file(&self, error: Error) -> Error {
+        let location = error.location();
+        let other_file = location.file.as_ref().is_some_and(|f| *f != self.file);
+        if other_file || location.task.is_some() || location.line.is_some() {
+            return error.in_kind(&self.name).with_file(&self.file);
+        }
+        let position = location
+            .field
+            .as_deref()
+            .and_then(|field| field.split('.').next())
+            .and_then(|key| self.document.position(&[key]));
+        let error = error.in_kind(&self.name).with_file(&self.file);
+        match position {
+            Some((line, column)) => error.with_position(line, column),
+            None => error,
         }
     }
 
@@ -138,39 +165,81 @@ impl ProjectRoot {
 
 /// Lists the kinds of a project: every directory of `<root>/kinds` with a
 /// kind.yml, loaded in parallel. With `target_kinds`, only those kinds,
-/// the kinds they depend on, and `docker-image`.
+/// the kinds they depend on, and `docker-image` when the project has it
+/// (the reference fails when it does not).
 pub fn discover(root: &ProjectRoot, target_kinds: &[String]) -> Result<IndexMap<String, Kind>> {
-    let names = if target_kinds.is_empty() {
-        list_kind_dirs(root)?
-    } else {
-        Vec::new()
-    };
-    let mut kinds = load_many(root, &names)?;
     if target_kinds.is_empty() {
-        return Ok(kinds);
+        return load_many(root, &list_kind_dirs(root)?);
     }
 
-    // Follow kind-dependencies from the targets, one wave at a time.
-    let mut wanted: Vec<String> = target_kinds.to_vec();
-    wanted.push("docker-image".to_owned());
+    // Follow kind-dependencies from the targets, one wave at a time,
+    // remembering which kind asked for each name (None: the command line).
+    let mut kinds = IndexMap::new();
+    let mut wanted: Vec<(String, Option<String>)> =
+        target_kinds.iter().map(|k| (k.clone(), None)).collect();
+    wanted.push(("docker-image".to_owned(), None));
     while !wanted.is_empty() {
-        let loaded = load_many(root, &wanted)?;
-        for name in &wanted {
-            if name != "docker-image" && !loaded.contains_key(name) && !kinds.contains_key(name) {
-                return Err(missing_kind("(target-kinds)", name, &kinds));
+        let names: Vec<String> = wanted.iter().map(|(name, _)| name.clone()).collect();
+        let loaded = load_many(root, &names)?;
+        for (name, wanted_by) in &wanted {
+            if loaded.contains_key(name) || kinds.contains_key(name) {
+                continue;
+            }
+            match wanted_by {
+                None if name == "docker-image" => {}
+                None => {
+                    return Err(unknown_target_kind(name, existing_kinds(root)?));
+                }
+                Some(kind) => {
+                    let available = existing_kinds(root)?;
+                    let kind: &Kind =
+                        loaded
+                            .get(kind)
+                            .or_else(|| kinds.get(kind))
+                            .ok_or_else(|| {
+                                Error::transform(format!("kind `{kind}` vanished while loading"))
+                            })?;
+                    return Err(kind.at_key(
+                        missing_kind(&kind.name, name, available),
+                        "kind-dependencies",
+                    ));
+                }
             }
         }
-        let mut next = BTreeSet::new();
+        let mut next: IndexMap<String, Option<String>> = IndexMap::new();
         for kind in loaded.values() {
-            next.extend(kind.dependencies()?);
+            for dep in kind.dependencies()? {
+                if !kinds.contains_key(&dep) && !loaded.contains_key(&dep) {
+                    next.entry(dep).or_insert_with(|| Some(kind.name.clone()));
+                }
+            }
         }
         kinds.extend(loaded);
-        wanted = next
-            .into_iter()
-            .filter(|k| !kinds.contains_key(k))
-            .collect();
+        next.sort_keys();
+        wanted = next.into_iter().collect();
     }
     Ok(kinds)
+}
+
+/// A `--target-kind` naming no kind: suggests the closest kind names, or
+/// lists them all when none is close.
+fn unknown_target_kind(name: &str, available: Vec<String>) -> Error {
+    let mut known = closest_names(name, available.iter().map(String::as_str));
+    if known.is_empty() {
+        known = available;
+    }
+    Error::new(ErrorKind::UnknownName {
+        what: "target kind",
+        name: name.to_owned(),
+        known,
+    })
+}
+
+/// The names of the directories under `<root>/kinds` that hold a kind.yml.
+fn existing_kinds(root: &ProjectRoot) -> Result<Vec<String>> {
+    let mut names = list_kind_dirs(root)?;
+    names.retain(|name| root.dir.join("kinds").join(name).join("kind.yml").is_file());
+    Ok(names)
 }
 
 fn list_kind_dirs(root: &ProjectRoot) -> Result<Vec<String>> {
@@ -200,8 +269,7 @@ fn load_many(root: &ProjectRoot, names: &[String]) -> Result<IndexMap<String, Ki
         .collect())
 }
 
-fn missing_kind(kind: &str, missing: &str, kinds: &IndexMap<String, Kind>) -> Error {
-    let mut available: Vec<String> = kinds.keys().cloned().collect();
+fn missing_kind(kind: &str, missing: &str, mut available: Vec<String>) -> Error {
     available.sort();
     Error::new(ErrorKind::MissingKind {
         kind: kind.to_owned(),
@@ -222,7 +290,11 @@ pub fn kind_waves(
     for kind in kinds.values() {
         for dep in kind.dependencies()? {
             if !kinds.contains_key(&dep) {
-                return Err(missing_kind(&kind.name, &dep, kinds).with_file(&kind.file));
+                let available = kinds.keys().cloned().collect();
+                return Err(kind.at_key(
+                    missing_kind(&kind.name, &dep, available),
+                    "kind-dependencies",
+                ));
             }
             edges.push((kind.name.clone(), dep, "kind-dependency".to_owned()));
         }
@@ -380,8 +452,7 @@ fn load_tasks_from(
     kind_defaults: Option<&Value>,
 ) -> Result<Vec<TaskDesc>> {
     let file = kind.dir.join(filename);
-    let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
-    let document = yaml::load_document(&text, Some(&file))?;
+    let document = yaml::load_document_file(&file)?;
     let Value::Map(mut tasks) = document.value.clone() else {
         return Err(
             Error::transform(format!("`{filename}` must hold a mapping of tasks")).with_file(&file),
@@ -412,12 +483,16 @@ fn load_tasks_from(
 
 fn with_defaults(defaults: Option<&Value>, task: &Value, origin: &Arc<Origin>) -> Result<Map> {
     if !matches!(task, Value::Map(_)) {
-        return Err(Error::transform(format!(
+        let error = Error::transform(format!(
             "the task must be a mapping, not {}",
             task.type_name()
         ))
         .with_file(&origin.file)
-        .in_task(&origin.name));
+        .in_task(&origin.name);
+        return Err(match origin.position {
+            Some((line, column)) => error.with_position(line, column),
+            None => error,
+        });
     }
     let merged = match defaults {
         Some(defaults) => merge(&[defaults, task]),
@@ -448,7 +523,7 @@ pub fn load_tasks(
     registry: &Registry,
     kind_dependencies_tasks: &IndexMap<String, Arc<Task>>,
 ) -> Result<Vec<Task>> {
-    let context = |e: Error| e.in_kind(&kind.name).with_file(&kind.file);
+    let context = |e: Error| kind.in_file(e);
 
     let loader_name = match kind.config.get("loader") {
         None => DEFAULT_LOADER,
@@ -459,10 +534,10 @@ pub fn load_tasks(
             ));
         }
     };
-    let loaded = registry
+    let loader = registry
         .loader(loader_name)
-        .and_then(|l| l.load(kind, params))
-        .map_err(context)?;
+        .map_err(|e| context(e.at_field("loader")))?;
+    let loaded = loader.load(kind, params).map_err(context)?;
 
     let mut sequence = Vec::new();
     for name in &loaded.transforms {
@@ -574,7 +649,11 @@ mod tests {
             vec![vec!["b".to_owned()], vec!["a".to_owned(), "c".to_owned()]]
         );
 
-        write(dir.path(), "kinds/d/kind.yml", "kind-dependencies: [zz]\n");
+        write(
+            dir.path(),
+            "kinds/d/kind.yml",
+            "# depends on a kind that is not there\nkind-dependencies: [zz]\n",
+        );
         let kinds = discover(&root(&dir), &[]).unwrap();
         let err = kind_waves(&kinds, &[]).unwrap_err();
         assert!(
@@ -582,6 +661,40 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("a, b, c, d"), "{err}");
+        assert_eq!(err.location().kind.as_deref(), Some("d"), "{err}");
+        assert_eq!(err.location().line, Some(2), "{err}");
+    }
+
+    #[test]
+    fn a_diamond_and_a_chain_load_dependencies_first() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, deps) in [
+            ("yaml-scalars", ""),
+            ("merge", "yaml-scalars"),
+            ("from-files", "yaml-scalars"),
+            ("keyed", "merge, from-files"),
+            ("names", "keyed"),
+            ("aaa-chain-end", "names"),
+        ] {
+            write(
+                dir.path(),
+                &format!("kinds/{name}/kind.yml"),
+                &format!("kind-dependencies: [{deps}]\n"),
+            );
+        }
+        let kinds = discover(&root(&dir), &[]).unwrap();
+        let order: Vec<String> = kind_waves(&kinds, &[]).unwrap().concat();
+        assert_eq!(
+            order,
+            [
+                "yaml-scalars",
+                "from-files",
+                "merge",
+                "keyed",
+                "names",
+                "aaa-chain-end"
+            ]
+        );
     }
 
     #[test]
@@ -607,5 +720,211 @@ mod tests {
         let mut names: Vec<&String> = kinds.keys().collect();
         names.sort();
         assert_eq!(names, ["a", "b"]);
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+    use crate::map;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn root(dir: &tempfile::TempDir) -> ProjectRoot {
+        ProjectRoot {
+            display: "taskcluster".to_owned(),
+            dir: dir.path().to_owned(),
+        }
+    }
+
+    fn graph_config() -> GraphConfig {
+        let config = map! {
+            "trust-domain" => "demo",
+            "task-priority" => "low",
+            "workers" => map! {"aliases" => Map::new()},
+            "taskgraph" => map! {"repositories" => map! {"demo" => map! {"name" => "Demo"}}},
+        };
+        GraphConfig::from_value(Value::Map(config), Path::new("/x/taskcluster"), "/x".into())
+            .unwrap()
+    }
+
+    fn params() -> Parameters {
+        Parameters::from_map(map! {
+            "level" => "3", "project" => "demo", "owner" => "me@example.com",
+            "head_repository" => "https://github.com/demo/demo", "head_rev" => "abc",
+            "repository_type" => "git", "tasks_for" => "github-push",
+        })
+    }
+
+    fn load(dir: &tempfile::TempDir, name: &str) -> Result<Vec<Task>> {
+        let kind = Kind::load(&root(dir), name)?.expect("the kind exists");
+        let registry = Registry::with_builtins();
+        load_tasks(
+            &kind,
+            &params(),
+            &graph_config(),
+            &registry,
+            &IndexMap::new(),
+        )
+    }
+
+    #[test]
+    fn an_unknown_target_kind_is_named_with_suggestions() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "kinds/build/kind.yml", "{}\n");
+        write(dir.path(), "kinds/notes/README", "not a kind");
+        let err = discover(&root(&dir), &["biuld".to_owned()]).unwrap_err();
+        match err.kind() {
+            ErrorKind::UnknownName { what, name, known } => {
+                assert_eq!((*what, name.as_str()), ("target kind", "biuld"));
+                assert_eq!(known, &["build".to_owned()]);
+            }
+            other => panic!("unexpected error {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_target_kinds_missing_dependency_names_the_kind_wanting_it() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "kinds/a/kind.yml", "kind-dependencies: [b]\n");
+        write(
+            dir.path(),
+            "kinds/b/kind.yml",
+            "tasks: {}\nkind-dependencies: [gone]\n",
+        );
+        let err = discover(&root(&dir), &["a".to_owned()]).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::MissingKind { kind, missing, available }
+                if kind == "b" && missing == "gone" && available == &["a", "b"]),
+            "{err}"
+        );
+        assert_eq!(
+            err.location().file.as_deref(),
+            Some(dir.path().join("kinds/b/kind.yml").as_path())
+        );
+        assert_eq!(err.location().line, Some(2), "{err}");
+    }
+
+    #[test]
+    fn a_missing_docker_image_kind_is_not_an_error_with_target_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "kinds/a/kind.yml", "{}\n");
+        let kinds = discover(&root(&dir), &["a".to_owned()]).unwrap();
+        assert_eq!(kinds.keys().collect::<Vec<_>>(), ["a"]);
+    }
+
+    #[test]
+    fn kind_level_errors_point_at_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "kinds/a/kind.yml",
+            "loader: taskgraph.loader.transform:loader\ntasks: {}\ntransforms:\n  - taskgraph.transforms.task_contxt\n",
+        );
+        let err = load(&dir, "a").unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::UnknownTransform { suggestions, .. }
+                if suggestions.first().is_some_and(|s| s.starts_with("taskgraph.transforms.task_context"))),
+            "{err}"
+        );
+        assert_eq!(err.location().kind.as_deref(), Some("a"));
+        assert_eq!(err.location().field.as_deref(), Some("transforms"));
+        assert_eq!(err.location().line, Some(3), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_loader_points_at_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "kinds/a/kind.yml",
+            "tasks: {}\nloader: taskgraph.loader.tranform:loader\n",
+        );
+        let err = load(&dir, "a").unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::UnknownName { what: "loader", .. }),
+            "{err}"
+        );
+        assert_eq!(err.location().field.as_deref(), Some("loader"));
+        assert_eq!(err.location().line, Some(2), "{err}");
+    }
+
+    #[test]
+    fn the_default_loader_refuses_its_own_transforms_in_the_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "kinds/a/kind.yml",
+            "tasks: {}\ntransforms: [taskgraph.transforms.task:transforms]\n",
+        );
+        let err = load(&dir, "a").unwrap_err();
+        assert!(
+            err.to_string().contains("added by the default loader"),
+            "{err}"
+        );
+        assert_eq!(err.location().line, Some(2), "{err}");
+    }
+
+    #[test]
+    fn a_task_that_is_not_a_mapping_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "kinds/a/kind.yml",
+            "task-defaults: {description: d}\ntasks:\n  fine: {}\n  broken: [1]\n",
+        );
+        let err = load(&dir, "a").unwrap_err();
+        assert_eq!(err.location().task.as_deref(), Some("broken"), "{err}");
+        assert_eq!(err.location().line, Some(4), "{err}");
+    }
+
+    #[test]
+    fn errors_in_tasks_from_files_name_that_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "kinds/a/kind.yml", "tasks-from: [more.yml]\n");
+        write(dir.path(), "kinds/a/more.yml", "x:\n  a: [1, 2\n  b: 3\n");
+        let err = load(&dir, "a").unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Yaml(_)), "{err}");
+        assert_eq!(
+            err.location().file.as_deref(),
+            Some(dir.path().join("kinds/a/more.yml").as_path())
+        );
+        assert!(err.location().line.is_some(), "{err}");
+        assert_eq!(err.location().kind.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn kind_files_may_be_utf16() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = vec![0xfe, 0xff];
+        for unit in "tasks:\n  caf\u{e9}: {}\n".encode_utf16() {
+            bytes.extend(unit.to_be_bytes());
+        }
+        std::fs::create_dir_all(dir.path().join("kinds/a")).unwrap();
+        std::fs::write(dir.path().join("kinds/a/kind.yml"), bytes).unwrap();
+        let kind = Kind::load(&root(&dir), "a").unwrap().unwrap();
+        let tasks = load_descriptions(&kind).unwrap();
+        assert_eq!(tasks[0].fields["name"], Value::from("caf\u{e9}"));
+    }
+
+    #[test]
+    fn the_mapping_key_overrides_an_explicit_name() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "kinds/a/kind.yml",
+            "tasks:\n  key:\n    name: ignored\n    task-from: ignored\n    other: 1\n",
+        );
+        let kind = Kind::load(&root(&dir), "a").unwrap().unwrap();
+        let fields = &load_descriptions(&kind).unwrap()[0].fields;
+        assert_eq!(fields["name"], Value::from("key"));
+        assert_eq!(fields["task-from"], Value::from("kind.yml"));
+        // Keys already present keep their place.
+        let keys: Vec<&String> = fields.keys().collect();
+        assert_eq!(keys, ["name", "task-from", "other"]);
     }
 }

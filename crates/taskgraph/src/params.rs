@@ -244,9 +244,9 @@ impl Parameters {
         options: &LoadOptions,
         schema: &ParameterSchema,
     ) -> Result<Parameters> {
-        let mut values = match spec {
+        let (mut values, document) = match spec {
             Some(path) => read_parameters_file(path)?,
-            None => Map::new(),
+            None => (Map::new(), None),
         };
         for (key, value) in &options.overrides {
             values.insert(key.clone(), value.clone());
@@ -258,12 +258,25 @@ impl Parameters {
             values,
             spec: spec.map(|p| p.display().to_string()),
         };
-        params
-            .check(options.strict, schema)
-            .map_err(|e| match spec {
-                Some(path) => e.with_file(path),
+        params.check(options.strict, schema).map_err(|e| {
+            let Some(path) = spec else { return e };
+            // Point at the offending key, when the file has it.
+            let key = e
+                .location()
+                .field
+                .as_deref()
+                .and_then(|f| f.split('.').next());
+            let position = key.zip(document.as_ref()).and_then(|(key, doc)| {
+                (!options.overrides.contains_key(key))
+                    .then(|| doc.position(&[key]))
+                    .flatten()
+            });
+            let e = e.with_file(path);
+            match position {
+                Some((line, column)) => e.with_position(line, column),
                 None => e,
-            })?;
+            }
+        })?;
         Ok(params)
     }
 
@@ -282,6 +295,19 @@ impl Parameters {
 
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.values.get(key)
+    }
+
+    /// Turns an empty `filters` list into `["target_tasks_method"]`.
+    ///
+    /// The reference's generator appends the default filter to the
+    /// parameters' own (empty) list before it loads any kind, so transforms
+    /// and the written `parameters.yml` see the filter it runs.
+    pub(crate) fn default_empty_filters(&mut self) {
+        if let Some(Value::List(filters)) = self.values.get_mut("filters")
+            && filters.is_empty()
+        {
+            filters.push(Value::from("target_tasks_method"));
+        }
     }
 
     /// A string parameter; an error naming it when missing or not a string.
@@ -377,13 +403,18 @@ impl Parameters {
     }
 }
 
-fn read_parameters_file(path: &Path) -> Result<Map> {
+/// The parameters in a file, and for YAML where its keys are.
+fn read_parameters_file(path: &Path) -> Result<(Map, Option<yaml::Document>)> {
     let name = path.to_string_lossy();
-    let value = if name.ends_with(".yml") || name.ends_with(".yaml") {
-        yaml::load_file(path)?
+    let (value, document) = if name.ends_with(".yml") || name.ends_with(".yaml") {
+        let document = yaml::load_document_file(path)?;
+        (document.value.clone(), Some(document))
     } else if name.ends_with(".json") {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        python::json_parse(&text).map_err(|e| e.with_file(path))?
+        (
+            python::json_parse(&text).map_err(|e| e.with_file(path))?,
+            None,
+        )
     } else {
         return Err(Error::params(format!(
             "parameters file `{name}` is not JSON (.json) or YAML (.yml)"
@@ -391,7 +422,7 @@ fn read_parameters_file(path: &Path) -> Result<Map> {
         .with_file(path));
     };
     match value {
-        Value::Map(map) => Ok(map),
+        Value::Map(map) => Ok((map, document)),
         other => Err(Error::params(format!(
             "the parameters file must hold a mapping, not {}",
             other.type_name()
@@ -483,6 +514,21 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_type_names_the_file_field_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "p.yml", "project: demo\nlevel: 3\n");
+        let options = LoadOptions {
+            repo_root: dir.path().to_owned(),
+            ..LoadOptions::default()
+        };
+        let err = Parameters::load(Some(&path), &options, &ParameterSchema::default()).unwrap_err();
+        let location = err.location();
+        assert_eq!(location.field.as_deref(), Some("level"), "{err}");
+        assert_eq!(location.line, Some(2), "{err}");
+        assert!(err.to_string().contains("p.yml:2:1"), "{err}");
+    }
+
+    #[test]
     fn overrides_replace_whole_keys() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "p.yml", "existing_tasks: {a: b}\n");
@@ -529,6 +575,24 @@ mod tests {
         );
         values.insert("head_repository".into(), "https://gitlab.com/demo".into());
         assert!(Parameters::from_map(values).file_url("x", true).is_err());
+    }
+
+    #[test]
+    fn empty_filters_get_the_default_filter() {
+        let mut values = full();
+        values.insert("filters".into(), Value::List(vec![]));
+        let mut params = Parameters::from_map(values);
+        params.default_empty_filters();
+        assert_eq!(
+            params.get("filters"),
+            Some(&Value::str_list(["target_tasks_method"]))
+        );
+
+        let mut values = full();
+        values.insert("filters".into(), Value::str_list(["a", "b"]));
+        let mut params = Parameters::from_map(values);
+        params.default_empty_filters();
+        assert_eq!(params.get("filters"), Some(&Value::str_list(["a", "b"])));
     }
 
     #[test]

@@ -76,12 +76,14 @@ pub(super) struct Event {
 
 pub(super) struct Parser<'a> {
     inner: RawParser<std::str::Chars<'a>>,
+    text: &'a str,
 }
 
 impl<'a> Parser<'a> {
     pub(super) fn new(text: &'a str) -> Self {
         Parser {
             inner: RawParser::new_from_str(text),
+            text,
         }
     }
 
@@ -109,6 +111,12 @@ impl<'a> Parser<'a> {
                     None => style == TScalarStyle::Plain,
                     Some(tag) => tag == "!",
                 };
+                let value = match style {
+                    TScalarStyle::Literal | TScalarStyle::Folded => {
+                        libyaml_block_scalar_end(self.text, start, value)
+                    }
+                    _ => value,
+                };
                 EventKind::Scalar(Scalar {
                     properties: properties(anchor, tag),
                     value,
@@ -126,6 +134,69 @@ impl<'a> Parser<'a> {
         };
         Ok(Event { kind, start })
     }
+}
+
+/// Corrects a block scalar that runs to the end of the text, where
+/// yaml-rust2 and libyaml disagree; `start` is where yaml-rust2 put the
+/// scalar.
+///
+/// - With no content before the end of the text, yaml-rust2 reports the
+///   scalar at its `|` or `>` and keeps the header's own line break
+///   (except with `-`). libyaml gives an empty string, or with `+` one
+///   line break per blank line after the header.
+/// - Otherwise yaml-rust2 reports it at its first content line, at the
+///   content's indentation. When the text ends without a line break inside
+///   the scalar, libyaml's value ends with the last line's content, but
+///   yaml-rust2 may add a line break after it.
+fn libyaml_block_scalar_end(text: &str, start: Pos, mut value: String) -> String {
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .collect();
+    let Some(first) = start.line.checked_sub(1).and_then(|i| lines.get(i..)) else {
+        return value;
+    };
+    let Some(line) = first.first() else {
+        return value;
+    };
+    let column = start.column.saturating_sub(1);
+    if let Some('|' | '>') = line.chars().nth(column) {
+        let header: String = line
+            .chars()
+            .skip(column + 1)
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        if !header.contains('+') {
+            return String::new();
+        }
+        // The breaks of the blank lines between the header and the end
+        // (the last piece of the split has no break of its own).
+        return "\n".repeat(first.len().saturating_sub(2));
+    }
+
+    if text.ends_with(['\n', '\r']) {
+        return value;
+    }
+    let indentation = |line: &str| line.len() - line.trim_start_matches(' ').len();
+    let reaches_end = first
+        .iter()
+        .all(|line| line.trim().is_empty() || indentation(line) >= column);
+    let last = first.last().copied().unwrap_or_default();
+    if !reaches_end || column == 0 || indentation(last) < column {
+        return value;
+    }
+    let tail: String = last.chars().skip(column).collect();
+    let extra_break = if tail.is_empty() {
+        // A last line of exactly the indentation: libyaml reads no content
+        // from it, yaml-rust2 still ends the scalar with a break.
+        value.ends_with('\n')
+    } else {
+        value.strip_suffix('\n').is_some_and(|v| v.ends_with(&tail))
+    };
+    if extra_break {
+        value.pop();
+    }
+    value
 }
 
 /// yaml-rust2 numbers anchors from 1 and uses 0 for "no anchor"; a
