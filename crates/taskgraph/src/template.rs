@@ -70,42 +70,74 @@ pub fn is_keyed_by(value: &Value) -> bool {
     }
 }
 
-/// `deep_get(dict, "a.b.c")`: None when a step is missing.
+/// `deep_get(dict, "a.b.c")`: the value at a dotted path, None when a step
+/// is missing.
 ///
-/// Like the reference, only the last step uses `.get`; an intermediate
-/// value that is not a dict ends the walk with None.
-pub fn deep_get<'a>(root: &'a Map, dotted: &str) -> Option<&'a Value> {
-    let mut container = root;
-    let mut parts = dotted.split('.').peekable();
-    while let Some(part) = parts.next() {
-        let next = container.get(part);
-        if parts.peek().is_none() {
-            return next;
+/// The reference tests each step with `in` before indexing and reads the
+/// last one with `.get`, so a value that is not a dict part-way along acts
+/// the way Python's operators do: a string or list answers `in` (a substring
+/// or an element test) and then refuses a string index, None and numbers
+/// refuse `in`, and anything but a dict at the end has no `.get`. Those are
+/// errors here too, rather than a silent None.
+pub fn deep_get<'a>(root: &'a Map, dotted: &str) -> Result<Option<&'a Value>> {
+    let mut parts: Vec<&str> = dotted.split('.').collect();
+    let last = parts.pop().unwrap_or_default();
+    // `None` stands for the root dict itself.
+    let mut container: Option<&'a Value> = None;
+    for part in parts {
+        let map = match container {
+            None => root,
+            Some(Value::Map(map)) => map,
+            Some(Value::Str(s)) if !s.contains(part) => return Ok(None),
+            Some(Value::Str(_)) => {
+                return Err(deep_get_error(
+                    dotted,
+                    "TypeError: string indices must be integers, not 'str'",
+                ));
+            }
+            Some(Value::List(items)) if !items.contains(&Value::from(part)) => return Ok(None),
+            Some(Value::List(_)) => {
+                return Err(deep_get_error(
+                    dotted,
+                    "TypeError: list indices must be integers or slices, not str",
+                ));
+            }
+            Some(other) => {
+                let message = format!(
+                    "TypeError: argument of type '{}' is not iterable",
+                    python::object_type_name(other)
+                );
+                return Err(deep_get_error(dotted, &message));
+            }
+        };
+        match map.get(part) {
+            Some(value) => container = Some(value),
+            None => return Ok(None),
         }
-        container = next?.as_map()?;
     }
-    None
+    match container {
+        None => Ok(root.get(last)),
+        Some(Value::Map(map)) => Ok(map.get(last)),
+        Some(other) => {
+            let message = format!(
+                "AttributeError: '{}' object has no attribute 'get'",
+                python::object_type_name(other)
+            );
+            Err(deep_get_error(dotted, &message))
+        }
+    }
+}
+
+fn deep_get_error(dotted: &str, message: &str) -> Error {
+    Error::new(ErrorKind::Transform(format!(
+        "cannot look up `{dotted}`: {message}"
+    )))
 }
 
 /// Formats every string (and every dict key) in `item` with `subs`, the
 /// reference's `substitute`: Python `str.format(**subs)` semantics.
 pub fn substitute(item: &Value, subs: &Map) -> Result<Value> {
-    Ok(match item {
-        Value::Str(s) => Value::Str(python::format_with(s, subs)?),
-        Value::List(list) => Value::List(
-            list.iter()
-                .map(|v| substitute(v, subs))
-                .collect::<Result<_>>()?,
-        ),
-        Value::Map(map) => {
-            let mut out = Map::with_capacity(map.len());
-            for (key, value) in map {
-                out.insert(python::format_with(key, subs)?, substitute(value, subs)?);
-            }
-            Value::Map(out)
-        }
-        other => other.clone(),
-    })
+    substitute_tracking(item, subs, &mut Vec::new())
 }
 
 /// Substitutes into each dotted field of `task` (`substitute_task_fields`).
@@ -119,9 +151,61 @@ pub fn substitute_fields(task: &mut Map, fields: &[String], subs: &Map) -> Resul
             )))
             .at_field(field)
         })?;
-        *slot = substitute(slot, subs).map_err(|e| e.at_field(field))?;
+        *slot = substitute_in_field(slot, subs, field)?;
     }
     Ok(())
+}
+
+/// [`substitute`] on the value of the dotted `field`; an error names the
+/// exact place inside it that failed (`extra.notes[2]`).
+pub fn substitute_in_field(item: &Value, subs: &Map, field: &str) -> Result<Value> {
+    let mut path = Vec::new();
+    substitute_tracking(item, subs, &mut path).map_err(|e| {
+        let mut place = field.to_owned();
+        for step in &path {
+            match step {
+                Step::Key(key) => {
+                    place.push('.');
+                    place.push_str(key);
+                }
+                Step::Index(index) => place.push_str(&format!("[{index}]")),
+            }
+        }
+        e.at_field(&place)
+    })
+}
+
+/// One step into a value, for naming where formatting failed.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// [`substitute`], leaving in `path` the steps to the part that failed.
+fn substitute_tracking<'a>(item: &'a Value, subs: &Map, path: &mut Vec<Step<'a>>) -> Result<Value> {
+    Ok(match item {
+        Value::Str(s) => Value::Str(python::format_with(s, subs)?),
+        Value::List(list) => {
+            let mut out = Vec::with_capacity(list.len());
+            for (index, value) in list.iter().enumerate() {
+                path.push(Step::Index(index));
+                out.push(substitute_tracking(value, subs, path)?);
+                path.pop();
+            }
+            Value::List(out)
+        }
+        Value::Map(map) => {
+            let mut out = Map::with_capacity(map.len());
+            for (key, value) in map {
+                path.push(Step::Key(key));
+                let key = python::format_with(key, subs)?;
+                out.insert(key, substitute_tracking(value, subs, path)?);
+                path.pop();
+            }
+            Value::Map(out)
+        }
+        other => other.clone(),
+    })
 }
 
 /// The value at a dotted path of dict keys, for in-place update.
@@ -137,6 +221,121 @@ pub fn field_slot<'a>(task: &'a mut Map, dotted: &str) -> Option<&'a mut Value> 
         }
     }
     container.get_mut(last)
+}
+
+/// Running a kind's transforms over a few tasks in unit tests, without a
+/// project on disk.
+#[cfg(test)]
+pub(crate) mod test_kind {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use indexmap::IndexMap;
+
+    use crate::config::GraphConfig;
+    use crate::error::Result;
+    use crate::map;
+    use crate::params::Parameters;
+    use crate::registry::Registry;
+    use crate::task::Task;
+    use crate::transform::{Origin, TaskDesc, TransformConfig, TransformRef};
+    use crate::value::{Map, Value};
+
+    /// What a test kind needs besides its tasks.
+    pub(crate) struct Setup {
+        pub kind: &'static str,
+        pub config: Map,
+        pub params: Map,
+        pub dependencies: Vec<Task>,
+        pub working_dir: std::path::PathBuf,
+    }
+
+    impl Default for Setup {
+        fn default() -> Self {
+            Setup {
+                kind: "demo",
+                config: Map::new(),
+                params: map! {"level" => "3", "project" => "demo"},
+                dependencies: Vec::new(),
+                working_dir: std::env::temp_dir(),
+            }
+        }
+    }
+
+    /// A task of another kind, with these attributes.
+    pub(crate) fn upstream(kind: &str, label: &str, attributes: Map) -> Task {
+        let mut attributes = attributes;
+        attributes.insert("kind".to_owned(), Value::from(kind));
+        Task {
+            kind: kind.to_owned(),
+            label: label.to_owned(),
+            description: String::new(),
+            attributes,
+            task: Map::new(),
+            optimization: Value::Null,
+            dependencies: IndexMap::new(),
+            soft_dependencies: Vec::new(),
+            if_dependencies: Vec::new(),
+            task_id: None,
+        }
+    }
+
+    /// Runs `transforms` over `tasks` (each named by its `name` field), as
+    /// the kind loader would.
+    pub(crate) fn run(
+        setup: &Setup,
+        transforms: Vec<TransformRef>,
+        tasks: Vec<Map>,
+    ) -> Result<Vec<TaskDesc>> {
+        let graph_config = GraphConfig::from_value(
+            Value::Map(map! {
+                "trust-domain" => "demo",
+                "task-priority" => "low",
+                "workers" => map! {"aliases" => Map::new()},
+                "taskgraph" => map! {"repositories" => map! {"demo" => map! {"name" => "Demo"}}},
+            }),
+            &setup.working_dir.join("taskcluster"),
+            setup.working_dir.clone(),
+        )?;
+        let params = Parameters::from_map(setup.params.clone());
+        let dependencies: IndexMap<String, Arc<Task>> = setup
+            .dependencies
+            .iter()
+            .map(|t| (t.label.clone(), Arc::new(t.clone())))
+            .collect();
+        let registry = Registry::with_builtins();
+        let path = format!("taskcluster/kinds/{}", setup.kind);
+        let config = TransformConfig::new(
+            setup.kind,
+            &path,
+            Path::new(&path),
+            &setup.config,
+            &params,
+            &dependencies,
+            &graph_config,
+            &registry,
+        );
+        let mut descs: Vec<TaskDesc> = tasks
+            .into_iter()
+            .map(|fields| {
+                let name = fields
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let origin = Origin {
+                    file: format!("{path}/kind.yml").into(),
+                    position: None,
+                    name,
+                };
+                TaskDesc::new(fields, Arc::new(origin))
+            })
+            .collect();
+        for transform in transforms {
+            descs = transform.apply(&config, descs)?;
+        }
+        Ok(descs)
+    }
 }
 
 #[cfg(test)]
@@ -210,8 +409,36 @@ mod tests {
     #[test]
     fn deep_get_walks_dotted_paths() {
         let v = map! {"a" => map! {"b" => 3}};
-        assert_eq!(deep_get(&v, "a.b"), Some(&Value::Int(3)));
-        assert_eq!(deep_get(&v, "a.c"), None);
-        assert_eq!(deep_get(&v, "x.b"), None);
+        assert_eq!(deep_get(&v, "a.b").unwrap(), Some(&Value::Int(3)));
+        assert_eq!(deep_get(&v, "a.c").unwrap(), None);
+        assert_eq!(deep_get(&v, "x.b").unwrap(), None);
+        assert_eq!(deep_get(&v, "a").unwrap(), Some(&m(map! {"b" => 3})));
+    }
+
+    #[test]
+    fn deep_get_through_non_dicts_acts_like_python() {
+        // Python 3.11, taskgraph.util.templates.deep_get on this dict.
+        let v = map! {
+            "s" => "beta",
+            "l" => vec![Value::from("x"), Value::from("y")],
+            "n" => Value::Null,
+            "i" => 3,
+        };
+        // `in` misses: None.
+        assert_eq!(deep_get(&v, "s.q.r").unwrap(), None);
+        assert_eq!(deep_get(&v, "l.z.r").unwrap(), None);
+        // `in` hits, then indexing with a str fails.
+        let err = |path: &str| deep_get(&v, path).unwrap_err().to_string();
+        assert!(err("s.e.r").ends_with("TypeError: string indices must be integers, not 'str'"));
+        assert!(
+            err("l.x.r").ends_with("TypeError: list indices must be integers or slices, not str")
+        );
+        // No `in` at all.
+        assert!(err("n.a.b").ends_with("TypeError: argument of type 'NoneType' is not iterable"));
+        assert!(err("i.a.b").ends_with("TypeError: argument of type 'int' is not iterable"));
+        // The last step needs `.get`.
+        assert!(err("s.x").ends_with("AttributeError: 'str' object has no attribute 'get'"));
+        assert!(err("n.x").ends_with("AttributeError: 'NoneType' object has no attribute 'get'"));
+        assert!(err("l.x").ends_with("AttributeError: 'list' object has no attribute 'get'"));
     }
 }

@@ -14,6 +14,8 @@
 //!   [`json_compact`], [`json_stdlib`], or [`write_json`] to stream;
 //!   `json.loads` is [`json_parse`].
 //! - `taskgraph.util.shell.quote` is [`shell_quote`].
+//! - `type(value).__name__` as Python's messages spell it is
+//!   [`object_type_name`].
 
 // `crate::Error` is large (its location travels with it); boxing it is a
 // crate-wide decision, so the lint is silenced here rather than worked
@@ -41,6 +43,7 @@ pub use self::json::{
 pub use self::json_parse::json_parse;
 pub use self::repr::{py_ascii, py_repr, py_str};
 pub use self::shell::shell_quote;
+pub use self::spec::object_type_name;
 
 /// A Python exception raised while formatting: its class and message, as
 /// Python would print them (`KeyError: 'name'`).

@@ -36,7 +36,7 @@ pub(super) fn format_value(out: &mut String, value: &Value, spec: &str) -> Resul
 }
 
 /// The name Python's error messages give the type of `value`.
-pub(super) fn object_type_name(value: &Value) -> &'static str {
+pub fn object_type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "NoneType",
         Value::Timestamp(t) if t.time.is_none() => "datetime.date",

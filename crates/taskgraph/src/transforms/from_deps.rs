@@ -13,8 +13,6 @@
 
 use std::sync::{Arc, LazyLock};
 
-use indexmap::IndexMap;
-
 use crate::error::{Error, Result};
 use crate::keyed_by::attrmatch;
 use crate::python;
@@ -190,6 +188,11 @@ fn group(deps: &[Arc<Task>], group_by: Option<&Value>) -> Result<Vec<Vec<Arc<Tas
     };
 
     match name {
+        // The reference passes an argument to these two, which take none.
+        "single" | "all" if argument.is_some() => Err(Error::transform(format!(
+            "group-by `{name}` takes no argument; write `group-by: {name}`"
+        ))
+        .at_field("from-deps.group-by")),
         "single" => Ok(deps.iter().map(|d| vec![Arc::clone(d)]).collect()),
         "all" => Ok(vec![deps.to_vec()]),
         "attribute" => {
@@ -199,7 +202,7 @@ fn group(deps: &[Arc<Task>], group_by: Option<&Value>) -> Result<Vec<Vec<Arc<Tas
                         .at_field("from-deps.group-by.attribute"),
                 );
             };
-            Ok(group_by_attribute(deps, attribute))
+            group_by_attribute(deps, attribute)
         }
         other => Err(
             Error::transform(format!("unknown group-by function `{other}`"))
@@ -208,19 +211,29 @@ fn group(deps: &[Arc<Task>], group_by: Option<&Value>) -> Result<Vec<Vec<Arc<Tas
     }
 }
 
-fn group_by_attribute(deps: &[Arc<Task>], attribute: &str) -> Vec<Vec<Arc<Task>>> {
-    let mut groups: IndexMap<String, Vec<Arc<Task>>> = IndexMap::new();
+fn group_by_attribute(deps: &[Arc<Task>], attribute: &str) -> Result<Vec<Vec<Arc<Task>>>> {
+    // The reference keys a dict by the attribute's value, so values that
+    // Python deems equal (1, 1.0 and True) share a group, and a list or
+    // dict value cannot be a key at all.
+    let mut groups: Vec<(&Value, Vec<Arc<Task>>)> = Vec::new();
     for dep in deps {
         let Some(value) = dep.attributes.get(attribute).filter(|v| v.is_truthy()) else {
             continue;
         };
-        // Group keys compare like Python dict keys; repr keeps 1 and "1" apart.
-        groups
-            .entry(python::py_repr(value))
-            .or_default()
-            .push(Arc::clone(dep));
+        if matches!(value, Value::List(_) | Value::Map(_)) {
+            return Err(Error::transform(format!(
+                "cannot group by attribute `{attribute}`: task `{}` has an unhashable {} value",
+                dep.label,
+                value.type_name()
+            ))
+            .at_field("from-deps.group-by.attribute"));
+        }
+        match groups.iter_mut().find(|(key, _)| *key == value) {
+            Some((_, members)) => members.push(Arc::clone(dep)),
+            None => groups.push((value, vec![Arc::clone(dep)])),
+        }
     }
-    groups.into_values().collect()
+    Ok(groups.into_iter().map(|(_, members)| members).collect())
 }
 
 fn task_for_group(
@@ -236,9 +249,13 @@ fn task_for_group(
         kinds
     };
     if options.unique_kinds && group_kinds.len() < group.len() {
-        return Err(Error::transform(
-            "the from_deps transforms only allow a single task per kind in a group",
-        ));
+        let labels: Vec<&str> = group.iter().map(|t| t.label.as_str()).collect();
+        return Err(Error::transform(format!(
+            "the from_deps transforms only allow a single task per kind in a group \
+             (set `unique-kinds: false` to allow more); this group holds {}",
+            labels.join(", ")
+        ))
+        .at_field("from-deps.unique-kinds"));
     }
 
     let mut new_task = task.clone();
@@ -308,9 +325,12 @@ fn task_for_group(
     Ok(new_task)
 }
 
+/// `label[len(kind) + 1:]` when the label starts with the kind (not
+/// necessarily followed by a dash), else the label. Python slices by code
+/// point.
 fn strip_kind(label: &str, kind: &str) -> String {
     if label.starts_with(kind) {
-        label.get(kind.len() + 1..).unwrap_or_default().to_owned()
+        label.chars().skip(kind.chars().count() + 1).collect()
     } else {
         label.to_owned()
     }
@@ -344,8 +364,12 @@ fn add_fetches(config: &TransformConfig<'_>, task: &mut TaskDesc, fetches: &Map)
             let mut entry = entry.clone();
             for key in ["artifact", "dest"] {
                 if let Some(Value::Str(template)) = entry.get(key) {
-                    let value = python::format_with(template, &dep.attributes)
-                        .map_err(|e| e.at_field("from-deps.fetches"))?;
+                    let value = python::format_with(template, &dep.attributes).map_err(|e| {
+                        Error::transform(format!(
+                            "the fetch `{key}` for dependency `{label}` uses its attributes: {e}"
+                        ))
+                        .at_field(&format!("from-deps.fetches.{}", dep.kind))
+                    })?;
                     entry.insert(key.to_owned(), Value::from(value));
                 }
             }
@@ -357,4 +381,95 @@ fn add_fetches(config: &TransformConfig<'_>, task: &mut TaskDesc, fetches: &Map)
     let task_fetches = map_entry(&mut task.fields, "fetches");
     task_fetches.extend(added);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map;
+    use crate::template::test_kind::{Setup, run, upstream};
+
+    fn labels(groups: &[Vec<Arc<Task>>]) -> Vec<Vec<&str>> {
+        groups
+            .iter()
+            .map(|g| g.iter().map(|t| t.label.as_str()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn attribute_groups_merge_values_python_deems_equal() {
+        // In a Python dict, 1, True and 1.0 are the same key; "1" is not.
+        let deps: Vec<Arc<Task>> = [
+            ("a", Value::Int(1)),
+            ("b", Value::Bool(true)),
+            ("c", Value::Str("1".into())),
+            ("d", Value::Float(1.0)),
+            ("e", Value::Int(0)),
+        ]
+        .into_iter()
+        .map(|(label, weight)| Arc::new(upstream("build", label, map! {"weight" => weight})))
+        .collect();
+        let groups = group_by_attribute(&deps, "weight").unwrap();
+        assert_eq!(labels(&groups), [vec!["a", "b", "d"], vec!["c"]]);
+    }
+
+    #[test]
+    fn unhashable_attribute_values_cannot_group() {
+        let deps = vec![Arc::new(upstream(
+            "build",
+            "build-a",
+            map! {"tags" => Value::str_list(["x"])},
+        ))];
+        let message = group_by_attribute(&deps, "tags").unwrap_err().to_string();
+        assert!(
+            message.contains("build-a") && message.contains("unhashable list"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn single_and_all_take_no_argument() {
+        let deps = vec![Arc::new(upstream("build", "build-a", Map::new()))];
+        for name in ["single", "all"] {
+            let spec = Value::Map(map! {name => "x"});
+            let message = group(&deps, Some(&spec)).unwrap_err().to_string();
+            assert!(message.contains("takes no argument"), "{message}");
+        }
+        let all = Value::from("all");
+        assert_eq!(
+            labels(&group(&deps, Some(&all)).unwrap()),
+            [vec!["build-a"]]
+        );
+    }
+
+    #[test]
+    fn strip_kind_slices_characters_not_bytes() {
+        // Python: "buildé-x"[len("build") + 1:] == "-x".
+        assert_eq!(strip_kind("buildé-x", "build"), "-x");
+        assert_eq!(strip_kind("build-linux", "build"), "linux");
+        assert_eq!(strip_kind("builder-x", "build"), "r-x");
+        assert_eq!(strip_kind("build", "build"), "");
+        assert_eq!(strip_kind("lint-x", "build"), "lint-x");
+    }
+
+    #[test]
+    fn two_tasks_of_one_kind_in_a_group_name_the_group() {
+        let setup = Setup {
+            config: map! {"kind-dependencies" => Value::str_list(["build"])},
+            dependencies: vec![
+                upstream("build", "build-a", Map::new()),
+                upstream("build", "build-b", Map::new()),
+            ],
+            ..Setup::default()
+        };
+        let task = map! {"name" => "all", "from-deps" => map! {"group-by" => "all"}};
+        let message = run(&setup, transforms(), vec![task])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("in kind `demo`, task `all`, field `from-deps.unique-kinds`:")
+                && message.contains("build-a, build-b"),
+            "{message}"
+        );
+    }
 }

@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::schema::{Extra, KeyRule, Schema, dict, opt, req, str_list, str_map};
 use crate::template::substitute_fields;
 use crate::transform::{TaskDesc, TransformConfig, TransformRef, fan_out, map_entry, validate};
@@ -76,12 +76,19 @@ fn split_matrix(_config: &TransformConfig<'_>, mut task: TaskDesc) -> Result<Vec
         if let Some(name) = &set_name {
             task.fields.insert("name".to_owned(), name.clone());
         }
+        // Without any axis the task is not copied, and the reference reads
+        // `attributes.matrix` all the same: it must already be there.
         let matrix_values = task
             .fields
             .get("attributes")
             .and_then(|a| a.get("matrix"))
             .cloned()
-            .unwrap_or_default();
+            .ok_or_else(|| {
+                Error::transform(
+                    "`matrix` has no axes and the task has no `attributes.matrix` to substitute",
+                )
+                .at_field("matrix")
+            })?;
         let subs = Map::from_iter([("matrix".to_owned(), matrix_values)]);
         substitute_fields(&mut task.fields, &fields, &subs)?;
     }
@@ -113,4 +120,35 @@ fn expand(tasks: Vec<TaskDesc>, key: &str, values: &[Value], exclude: &[Map]) ->
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map;
+    use crate::template::test_kind::{Setup, run};
+
+    #[test]
+    fn a_matrix_without_axes_needs_a_preset_matrix_attribute() {
+        let task = map! {"name" => "t", "description" => "d", "matrix" => Map::new()};
+        let message = run(&Setup::default(), transforms(), vec![task])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("in kind `demo`, task `t`, field `matrix`:"),
+            "{message}"
+        );
+
+        // With one, the task is kept as it is and substituted.
+        let task = map! {
+            "name" => "t",
+            "description" => "on {matrix[os]}",
+            "attributes" => map! {"matrix" => map! {"os" => "linux"}},
+            "matrix" => Map::new(),
+        };
+        let tasks = run(&Setup::default(), transforms(), vec![task]).unwrap();
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(tasks[0].fields["description"], Value::from("on linux"));
+        assert_eq!(tasks[0].fields["name"], Value::from("t"));
+    }
 }

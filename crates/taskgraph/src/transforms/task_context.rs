@@ -11,6 +11,7 @@
 use std::sync::LazyLock;
 
 use crate::error::{Error, Result};
+use crate::python::object_type_name;
 use crate::schema::{Extra, Schema, dict, opt, req, str_list, str_map};
 use crate::template::{deep_get, substitute_fields};
 use crate::transform::{TaskDesc, TransformConfig, TransformRef, per_task, validate};
@@ -55,8 +56,8 @@ fn render_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> 
 
     let params_context = from_parameters(config, context.shift_remove("from-parameters"))?;
     let file_context = match context.shift_remove("from-file") {
-        Some(Value::Str(path)) if !path.is_empty() => from_file(config, &path)?,
-        _ => Map::new(),
+        Some(Value::Str(path)) if !path.is_empty() => Some(from_file(config, &path)?),
+        _ => None,
     };
     let fields: Vec<String> = context
         .shift_remove("substitution-fields")
@@ -66,9 +67,15 @@ fn render_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> 
         })
         .unwrap_or_default();
 
-    let mut subs = file_context;
-    if let Some(Value::Map(object)) = context.shift_remove("from-object") {
-        subs.extend(object);
+    // `subs.update(...)` with each source in turn, as the reference does.
+    let mut subs = Map::new();
+    if let Some(file_context) = file_context {
+        dict_update(&mut subs, file_context)
+            .map_err(|e| Error::transform(e).at_field("task-context.from-file"))?;
+    }
+    if let Some(object) = context.shift_remove("from-object") {
+        dict_update(&mut subs, object)
+            .map_err(|e| Error::transform(e).at_field("task-context.from-object"))?;
     }
     subs.extend(params_context);
     if let Some(name) = task.fields.get("name") {
@@ -85,17 +92,19 @@ fn from_parameters(config: &TransformConfig<'_>, spec: Option<Value>) -> Result<
     };
     let params = config.params.as_map();
     for (var, path) in spec {
+        let field = || format!("task-context.from-parameters.{var}");
         match path {
             Value::Str(path) => {
-                out.insert(var, deep_get(params, &path).cloned().unwrap_or(Value::Null));
+                let value = deep_get(params, &path).map_err(|e| e.at_field(&field()))?;
+                out.insert(var, value.cloned().unwrap_or(Value::Null));
             }
             Value::List(choices) => {
-                let first = choices
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .find_map(|choice| deep_get(params, choice).filter(|v| !v.is_null()).cloned());
-                if let Some(value) = first {
-                    out.insert(var, value);
+                for choice in choices.iter().filter_map(Value::as_str) {
+                    let value = deep_get(params, choice).map_err(|e| e.at_field(&field()))?;
+                    if let Some(value) = value.filter(|v| !v.is_null()) {
+                        out.insert(var, value.clone());
+                        break;
+                    }
                 }
             }
             _ => {}
@@ -104,15 +113,179 @@ fn from_parameters(config: &TransformConfig<'_>, spec: Option<Value>) -> Result<
     Ok(out)
 }
 
-fn from_file(config: &TransformConfig<'_>, path: &str) -> Result<Map> {
+/// The parsed `from-file`, whatever it holds; an empty file is None.
+fn from_file(config: &TransformConfig<'_>, path: &str) -> Result<Value> {
     let full = config.graph_config.working_dir().join(path);
-    match yaml::load_file(&full)? {
-        Value::Map(map) => Ok(map),
-        Value::Null => Ok(Map::new()),
-        other => Err(Error::transform(format!(
-            "`from-file` `{path}` must hold a mapping, not {}",
-            other.type_name()
-        ))
-        .at_field("task-context.from-file")),
+    yaml::load_file(&full).map_err(|e| e.at_field("task-context.from-file"))
+}
+
+/// Python's `dict.update(other)` into `subs`: a mapping is copied over,
+/// anything else must be a sequence of key/value pairs. The keys end up
+/// as keyword arguments of `str.format`, so they must be strings. Returns
+/// the message of the exception Python raises otherwise.
+fn dict_update(subs: &mut Map, other: Value) -> Result<(), String> {
+    let items: Vec<Value> = match other {
+        Value::Map(map) => {
+            subs.extend(map);
+            return Ok(());
+        }
+        Value::List(items) => items,
+        Value::Str(s) => s.chars().map(|c| Value::Str(c.to_string())).collect(),
+        other => {
+            return Err(format!(
+                "TypeError: '{}' object is not iterable",
+                object_type_name(&other)
+            ));
+        }
+    };
+    for (index, item) in items.into_iter().enumerate() {
+        let pair: Vec<Value> = match item {
+            Value::List(pair) => pair,
+            Value::Str(s) => s.chars().map(|c| Value::Str(c.to_string())).collect(),
+            Value::Map(map) => map.into_keys().map(Value::Str).collect(),
+            _ => {
+                return Err(format!(
+                    "TypeError: cannot convert dictionary update sequence element #{index} to a sequence"
+                ));
+            }
+        };
+        let [key, value]: [Value; 2] = pair.try_into().map_err(|pair: Vec<Value>| {
+            format!(
+                "ValueError: dictionary update sequence element #{index} has length {}; 2 is required",
+                pair.len()
+            )
+        })?;
+        match key {
+            Value::Str(key) => {
+                subs.insert(key, value);
+            }
+            Value::List(_) | Value::Map(_) => {
+                return Err(format!("TypeError: unhashable type: '{}'", key.type_name()));
+            }
+            _ => return Err("TypeError: keywords must be strings".to_owned()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map;
+    use crate::template::test_kind::{Setup, run};
+
+    fn render(setup: &Setup, task: Map) -> Result<Map> {
+        let mut tasks = run(setup, transforms(), vec![task])?;
+        Ok(tasks.remove(0).fields)
+    }
+
+    fn context_task(context: Map, extra: Map) -> Map {
+        map! {
+            "name" => "greet",
+            "description" => "hello",
+            "extra" => extra,
+            "task-context" => context,
+        }
+    }
+
+    #[test]
+    fn a_missing_placeholder_names_the_kind_task_and_place() {
+        let task = context_task(
+            map! {"from-object" => map! {"a" => 1}, "substitution-fields" => Value::str_list(["extra"])},
+            map! {"notes" => Value::str_list(["{a}", "hi {who}"])},
+        );
+        let message = render(&Setup::default(), task).unwrap_err().to_string();
+        assert!(
+            message.starts_with("in kind `demo`, task `greet`, field `extra.notes[1]`:"),
+            "{message}"
+        );
+        assert!(message.contains("KeyError: 'who'"), "{message}");
+    }
+
+    #[test]
+    fn parameter_paths_through_non_dicts_behave_like_python() {
+        let setup = Setup {
+            params: map! {"release" => map! {"channel" => "beta"}},
+            ..Setup::default()
+        };
+        // "q" is not a substring of "beta": the walk stops with None.
+        let task = context_task(
+            map! {
+                "from-parameters" => map! {"v" => "release.channel.q.r"},
+                "substitution-fields" => Value::str_list(["extra"]),
+            },
+            map! {"v" => "{v}"},
+        );
+        let fields = render(&setup, task).unwrap();
+        assert_eq!(fields["extra"], Value::Map(map! {"v" => "None"}));
+
+        // A str has no `.get`.
+        let task = context_task(
+            map! {
+                "from-parameters" => map! {"v" => "release.channel.x"},
+                "substitution-fields" => Value::str_list(["extra"]),
+            },
+            map! {"v" => "{v}"},
+        );
+        let message = render(&setup, task).unwrap_err().to_string();
+        assert!(
+            message.contains("field `task-context.from-parameters.v`")
+                && message.contains("AttributeError: 'str' object has no attribute 'get'"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_empty_from_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("empty.yml"), "# nothing here\n").unwrap();
+        let setup = Setup {
+            working_dir: dir.path().to_owned(),
+            ..Setup::default()
+        };
+        let task = context_task(
+            map! {"from-file" => "empty.yml", "substitution-fields" => Value::str_list(["extra"])},
+            Map::new(),
+        );
+        let message = render(&setup, task).unwrap_err().to_string();
+        assert!(
+            message.contains("field `task-context.from-file`")
+                && message.contains("TypeError: 'NoneType' object is not iterable"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn from_object_updates_the_context_like_dict_update() {
+        // Python: {}.update([["a", 1], "bc"]) == {"a": 1, "b": "c"}.
+        let pairs = Value::List(vec![
+            Value::List(vec![Value::from("a"), Value::Int(1)]),
+            Value::from("bc"),
+        ]);
+        let task = context_task(
+            map! {"from-object" => pairs, "substitution-fields" => Value::str_list(["extra"])},
+            map! {"v" => "{a}{b}"},
+        );
+        let fields = render(&Setup::default(), task).unwrap();
+        assert_eq!(fields["extra"], Value::Map(map! {"v" => "1c"}));
+
+        for (object, error) in [
+            (Value::Null, "TypeError: 'NoneType' object is not iterable"),
+            (
+                Value::from("abc"),
+                "ValueError: dictionary update sequence element #0 has length 1; 2 is required",
+            ),
+            (
+                Value::List(vec![Value::Int(3)]),
+                "TypeError: cannot convert dictionary update sequence element #0 to a sequence",
+            ),
+        ] {
+            let task = context_task(
+                map! {"from-object" => object, "substitution-fields" => Value::str_list(["extra"])},
+                Map::new(),
+            );
+            let message = render(&Setup::default(), task).unwrap_err().to_string();
+            assert!(message.contains(error), "{message}");
+        }
     }
 }
