@@ -209,6 +209,15 @@ fn beetmover_fields() -> Vec<Field> {
     ]
 }
 
+/// `entry[key]` of a mapping the reference indexes directly: a missing key
+/// stops generation there (the schema alone lets it be left out).
+fn entry_key<'a>(entry: &'a Value, key: &str, field: &str) -> Result<&'a Value> {
+    entry.get(key).ok_or_else(|| {
+        Error::schema(format!("`{key}` must be given (in `{field}`)"))
+            .at_field(&format!("{field}.{key}"))
+    })
+}
+
 fn worker_mut(task: &mut Map) -> &mut Map {
     map_entry(task, "worker")
 }
@@ -313,19 +322,20 @@ fn build_docker_worker(
         let expires = task_def.get("expires").cloned().unwrap_or_default();
         let mut out = Map::new();
         for artifact in artifacts {
+            let field = "worker.artifacts";
             let entry = Map::from_iter([
                 (
                     "path".to_owned(),
-                    artifact.get("path").cloned().unwrap_or_default(),
+                    entry_key(artifact, "path", field)?.clone(),
                 ),
                 (
                     "type".to_owned(),
-                    artifact.get("type").cloned().unwrap_or_default(),
+                    entry_key(artifact, "type", field)?.clone(),
                 ),
                 ("expires".to_owned(), expires.clone()),
             ]);
             out.insert(
-                artifact.get("name").map(py_str).unwrap_or_default(),
+                py_str(entry_key(artifact, "name", field)?),
                 Value::Map(entry),
             );
         }
@@ -439,12 +449,15 @@ fn docker_image(config: &TransformConfig<'_>, task: &mut Map) -> Result<Value> {
 }
 
 fn is_run_task(payload: &Map) -> Result<bool> {
-    match payload
-        .get("command")
-        .and_then(Value::as_list)
-        .and_then(|c| c.first())
-    {
-        None => Ok(false),
+    let Some(command) = payload.get("command").and_then(Value::as_list) else {
+        return Ok(false);
+    };
+    match command.first() {
+        // The reference reads the first word of any command it is given.
+        None => Err(Error::schema(
+            "a docker-worker command must not be empty; leave it out to run the image's own command",
+        )
+        .at_field("worker.command")),
         Some(Value::Str(first)) => Ok(first.ends_with("run-task")),
         Some(other) => Err(Error::transform(format!(
             "the first word of a docker-worker command must be a string, not {}",
@@ -490,11 +503,11 @@ fn docker_caches(
         }
         let name = format!(
             "{trust_domain}-level-{level}-{}-{suffix}",
-            cache.get("name").map(py_str).unwrap_or_default()
+            py_str(entry_key(cache, "name", "worker.caches")?)
         );
         caches.insert(
             name.clone(),
-            cache.get("mount-point").cloned().unwrap_or_default(),
+            entry_key(cache, "mount-point", "worker.caches")?.clone(),
         );
         let scope = Map::from_iter([(
             "task-reference".to_owned(),
@@ -515,14 +528,19 @@ fn check_caches_are_volumes(task: &Map) -> Result<()> {
         .flatten()
         .map(py_str)
         .collect();
-    let mut missing: Vec<String> = worker
+    let mut missing: Vec<String> = Vec::new();
+    for cache in worker
         .and_then(|w| w.get("caches"))
         .and_then(Value::as_list)
         .into_iter()
         .flatten()
-        .filter_map(|c| c.get("mount-point").map(py_str))
-        .filter(|p| !volumes.contains(p))
-        .collect();
+    {
+        // Skipped caches too: the reference reads every mount point here.
+        let mount_point = py_str(entry_key(cache, "mount-point", "worker.caches")?);
+        if !volumes.contains(&mount_point) {
+            missing.push(mount_point);
+        }
+    }
     if missing.is_empty() {
         return Ok(());
     }
@@ -586,21 +604,23 @@ fn build_generic_worker(
         payload.insert("env".into(), Value::Map(env.clone()));
     }
 
-    let artifacts: Vec<Value> = worker
+    let mut artifacts: Vec<Value> = Vec::new();
+    for artifact in worker
         .get("artifacts")
         .and_then(Value::as_list)
         .into_iter()
         .flatten()
-        .map(|artifact| {
-            let mut entry = Map::new();
-            for key in ["path", "type", "name"] {
-                if let Some(value) = artifact.get(key) {
-                    entry.insert(key.to_owned(), value.clone());
-                }
-            }
-            Value::Map(entry)
-        })
-        .collect();
+    {
+        let mut entry = Map::new();
+        for key in ["path", "type"] {
+            let value = entry_key(artifact, key, "worker.artifacts")?;
+            entry.insert(key.to_owned(), value.clone());
+        }
+        if let Some(name) = artifact.get("name") {
+            entry.insert("name".to_owned(), name.clone());
+        }
+        artifacts.push(Value::Map(entry));
+    }
     if !artifacts.is_empty() {
         payload.insert("artifacts".into(), Value::List(artifacts));
     }
@@ -708,15 +728,19 @@ fn build_beetmover(config: &TransformConfig<'_>, task: &mut Map, task_def: &mut 
         .get("release-properties")
         .cloned()
         .unwrap_or_default();
-    let property = |key: &str| properties.get(key).cloned().unwrap_or_default();
-    let release_properties = Map::from_iter([
-        ("appName".to_owned(), property("app-name")),
-        ("appVersion".to_owned(), property("app-version")),
-        ("branch".to_owned(), property("branch")),
-        ("buildid".to_owned(), property("build-id")),
-        ("hashType".to_owned(), property("hash-type")),
-        ("platform".to_owned(), property("platform")),
-    ]);
+    // Each property is read directly, so each must be given.
+    let mut release_properties = Map::new();
+    for (key, name) in [
+        ("app-name", "appName"),
+        ("app-version", "appVersion"),
+        ("branch", "branch"),
+        ("build-id", "buildid"),
+        ("hash-type", "hashType"),
+        ("platform", "platform"),
+    ] {
+        let value = entry_key(&properties, key, "worker.release-properties")?;
+        release_properties.insert(name.to_owned(), value.clone());
+    }
     let mut payload = Map::new();
     payload.insert(
         "maxRunTime".into(),
@@ -745,4 +769,168 @@ fn build_beetmover(config: &TransformConfig<'_>, task: &mut Map, task_def: &mut 
     }
     task_def.insert("payload".into(), Value::Map(payload));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transforms::run::testing::Project;
+    use crate::value::Value;
+
+    /// A task given to the task transforms only.
+    fn direct_task(worker_type: &str, worker: &str) -> Project {
+        let project = Project::new();
+        project.kind(
+            "direct",
+            &format!(
+                "loader: taskgraph.loader.transform:loader\n\
+                 transforms: [taskgraph.transforms.task]\n\
+                 tasks:\n  \
+                   job:\n    \
+                     description: a job\n    \
+                     worker-type: {worker_type}\n    \
+                     worker: {worker}\n"
+            ),
+        );
+        project
+    }
+
+    #[test]
+    fn docker_artifacts_need_a_name_path_and_type() {
+        // The schema leaves them optional, but the reference indexes them.
+        for (missing, artifact) in [
+            ("name", "{path: /out, type: file}"),
+            ("path", "{name: public/out, type: file}"),
+            ("type", "{name: public/out, path: /out}"),
+        ] {
+            direct_task(
+                "linux",
+                &format!("{{docker-image: 'x:1', max-run-time: 60, artifacts: [{artifact}]}}"),
+            )
+            .error(
+                "direct",
+                "direct-job",
+                &format!("worker.artifacts.{missing}"),
+            );
+        }
+    }
+
+    #[test]
+    fn docker_caches_need_a_mount_point_and_a_name_unless_skipped() {
+        direct_task(
+            "linux",
+            "{docker-image: 'x:1', max-run-time: 60, caches: [{type: persistent, name: c}]}",
+        )
+        .error("direct", "direct-job", "worker.caches.mount-point");
+        direct_task(
+            "linux",
+            "{docker-image: 'x:1', max-run-time: 60, volumes: [/c], \
+             caches: [{type: persistent, mount-point: /c}]}",
+        )
+        .error("direct", "direct-job", "worker.caches.name");
+
+        // At level 3 a skip-untrusted cache is used, so it needs its name;
+        // at level 1 it is dropped before the name is read.
+        let skipped = "{docker-image: 'x:1', max-run-time: 60, volumes: [/c], \
+                       caches: [{type: persistent, mount-point: /c, skip-untrusted: true}]}";
+        direct_task("linux", skipped).error("direct", "direct-job", "worker.caches.name");
+        let project = direct_task("linux", skipped);
+        let params = std::fs::read_to_string(project_params(&project)).unwrap();
+        project.file("params.yml", &params.replace("level: '3'", "level: '1'"));
+        let task = project.task("direct-job");
+        assert_eq!(
+            Value::Map(task.task).get_path("payload.env.TASKCLUSTER_UNTRUSTED_CACHES"),
+            Some(&Value::from("1"))
+        );
+    }
+
+    fn project_params(project: &Project) -> std::path::PathBuf {
+        project.path().join("params.yml")
+    }
+
+    #[test]
+    fn an_empty_docker_command_is_refused() {
+        // The reference reads the first word of the command.
+        direct_task(
+            "linux",
+            "{docker-image: 'x:1', max-run-time: 60, command: []}",
+        )
+        .error("direct", "direct-job", "worker.command");
+        let task =
+            direct_task("linux", "{docker-image: 'x:1', max-run-time: 60}").task("direct-job");
+        assert_eq!(Value::Map(task.task).get_path("payload.command"), None);
+    }
+
+    #[test]
+    fn beetmover_release_properties_are_all_required() {
+        let project = Project::new();
+        let config =
+            std::fs::read_to_string(project.path().join("taskcluster/config.yml")).unwrap();
+        project.file(
+            "taskcluster/config.yml",
+            &format!(
+                "{config}        mover:\n            provisioner: unit\n            implementation: beetmover\n            \
+                 os: linux\n            worker-type: mover\n"
+            ),
+        );
+        let properties = "{app-name: a, app-version: '1', branch: b, build-id: '2', hash-type: sha512, platform: p}";
+        let worker = |properties: &str| {
+            format!(
+                "{{max-run-time: 60, release-properties: {properties}, upstream-artifacts: []}}"
+            )
+        };
+        project.kind(
+            "direct",
+            &format!(
+                "loader: taskgraph.loader.transform:loader\n\
+                 transforms: [taskgraph.transforms.task]\n\
+                 tasks:\n  job:\n    description: d\n    worker-type: mover\n    worker: {}\n",
+                worker(&properties.replace("app-name: a, ", ""))
+            ),
+        );
+        project.error("direct", "direct-job", "worker.release-properties.app-name");
+
+        project.kind(
+            "direct",
+            &format!(
+                "loader: taskgraph.loader.transform:loader\n\
+                 transforms: [taskgraph.transforms.task]\n\
+                 tasks:\n  job:\n    description: d\n    worker-type: mover\n    worker: {}\n",
+                worker(properties)
+            ),
+        );
+        let task = project.task("direct-job");
+        assert_eq!(
+            Value::Map(task.task).get_path("payload.releaseProperties.appName"),
+            Some(&Value::from("a"))
+        );
+    }
+
+    #[test]
+    fn generic_worker_artifacts_need_a_path_and_type() {
+        for (missing, artifact) in [("path", "{type: file}"), ("type", "{path: out.log}")] {
+            direct_task(
+                "mac",
+                &format!("{{max-run-time: 60, command: [[make]], artifacts: [{artifact}]}}"),
+            )
+            .error(
+                "direct",
+                "direct-job",
+                &format!("worker.artifacts.{missing}"),
+            );
+        }
+        let task = direct_task(
+            "mac",
+            "{max-run-time: 60, command: [[make]], artifacts: [{path: out.log, type: file}]}",
+        )
+        .task("direct-job");
+        assert_eq!(
+            Value::Map(task.task).get_path("payload.artifacts"),
+            Some(&Value::List(vec![Value::Map(
+                crate::value::Map::from_iter([
+                    ("path".to_owned(), Value::from("out.log")),
+                    ("type".to_owned(), Value::from("file")),
+                ])
+            )]))
+        );
+    }
 }

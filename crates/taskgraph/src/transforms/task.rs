@@ -265,7 +265,7 @@ fn process_treeherder_metadata(config: &TransformConfig<'_>, task: &mut TaskDesc
     let mut extra = task.get("extra").cloned().unwrap_or(Value::Map(Map::new()));
 
     if let Some(treeherder) = treeherder {
-        let mut merged = treeherder_defaults(config.kind);
+        let mut merged = treeherder_defaults(config.kind)?;
         if let Value::Map(own) = &treeherder {
             merged.extend(own.clone());
         }
@@ -424,7 +424,15 @@ const V2_ROUTE_TEMPLATES: [&str; 4] = [
 /// The `generic` index: four V2 routes per task.
 fn add_generic_index_routes(config: &TransformConfig<'_>, task: &mut Map) -> Result<()> {
     let index = task.get("index").cloned().unwrap_or_default();
-    let product = index.get("product").cloned().unwrap_or_default();
+    // The reference indexes `product` and `job-name` directly: both must be
+    // given.
+    let required = |key: &str| {
+        index.get(key).cloned().ok_or_else(|| {
+            Error::schema(format!("a generic index needs `{key}`"))
+                .at_field(&format!("index.{key}"))
+        })
+    };
+    let product = required("product")?;
     let products = config
         .graph_config
         .get("index")
@@ -438,11 +446,9 @@ fn add_generic_index_routes(config: &TransformConfig<'_>, task: &mut Map) -> Res
         .at_field("index.product"));
     }
 
+    let job_name = required("job-name")?;
     let mut subs = config.params.as_map().clone();
-    subs.insert(
-        "job-name".into(),
-        index.get("job-name").cloned().unwrap_or_default(),
-    );
+    subs.insert("job-name".into(), job_name);
     subs.insert(
         "build_date_long".into(),
         Value::from(build_date_long(config)?),
@@ -736,6 +742,19 @@ fn add_github_checks(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Resul
 }
 
 fn chain_of_trust(_config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    // The reference reads `payload.features` without checking the payload's
+    // type, so a payload that is not a mapping (the `invalid` worker's
+    // string) stops generation here.
+    if let Some(payload) = task.get("task").and_then(|t| t.get("payload"))
+        && !matches!(payload, Value::Map(_))
+    {
+        return Err(Error::transform(format!(
+            "a task's payload must be a mapping, but its worker implementation gave the {} {}",
+            payload.type_name(),
+            python::py_repr(payload)
+        ))
+        .at_field("worker.implementation"));
+    }
     let enabled = task
         .get("task")
         .and_then(|t| t.get("payload"))
@@ -760,8 +779,9 @@ fn chain_of_trust(_config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<
 }
 
 fn check_task_identifiers(_config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+    // Python's `$` also matches before a final newline.
     static IDENTIFIER: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\A[a-zA-Z0-9_-]{1,38}\z").expect("valid"));
+        LazyLock::new(|| Regex::new(r"\A[a-zA-Z0-9_-]{1,38}\n?\z").expect("valid"));
     for key in ["workerType", "provisionerId"] {
         let value = task
             .get("task")
@@ -848,4 +868,101 @@ fn check_run_task_caches(config: &TransformConfig<'_>, task: &mut TaskDesc) -> R
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transforms::run::testing::Project;
+    use crate::value::Value;
+
+    fn direct_task(fields: &str) -> Project {
+        let project = Project::new();
+        project.kind(
+            "direct",
+            &format!(
+                "loader: taskgraph.loader.transform:loader\n\
+                 transforms: [taskgraph.transforms.task]\n\
+                 tasks:\n  \
+                   job:\n    \
+                     description: a job\n    \
+                     {fields}\n"
+            ),
+        );
+        project
+    }
+
+    #[test]
+    fn a_generic_index_needs_a_product_and_a_job_name() {
+        // The reference indexes both keys directly.
+        let text = direct_task("worker-type: succeed\n    index: {product: unit}").error(
+            "direct",
+            "direct-job",
+            "index.job-name",
+        );
+        assert!(text.contains("job-name"), "{text}");
+        direct_task("worker-type: succeed\n    index: {job-name: j}").error(
+            "direct",
+            "direct-job",
+            "index.product",
+        );
+        let task = direct_task("worker-type: succeed\n    index: {product: unit, job-name: j}")
+            .task("direct-job");
+        assert_eq!(
+            Value::Map(task.task)
+                .get_path("routes")
+                .and_then(Value::as_list)
+                .map(Vec::len),
+            Some(5),
+            "four index routes and `checks`"
+        );
+    }
+
+    #[test]
+    fn treeherder_defaults_need_an_initial_for_every_part_of_the_kind() {
+        let project = Project::new();
+        project.kind(
+            "lint-",
+            "loader: taskgraph.loader.transform:loader\n\
+             transforms: [taskgraph.transforms.task]\n\
+             tasks:\n  job:\n    description: d\n    worker-type: succeed\n    treeherder: true\n",
+        );
+        project.error("lint-", "lint--job", "treeherder");
+
+        let task = direct_task("worker-type: succeed\n    treeherder: {symbol: \"U(sym)\\n\"}")
+            .task("direct-job");
+        let symbol = Value::Map(task.task)
+            .get_path("extra.treeherder.symbol")
+            .cloned();
+        assert_eq!(symbol, Some(Value::from("sym")));
+    }
+
+    #[test]
+    fn the_invalid_worker_stops_generation_like_the_reference() {
+        // Its payload is a string, which the reference's chain-of-trust
+        // step cannot read.
+        let text = direct_task("worker-type: succeed\n    worker: {implementation: invalid}")
+            .error("direct", "direct-job", "worker.implementation");
+        assert!(
+            text.contains("invalid task - should never be created"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn identifiers_may_end_in_one_newline_as_python_regexes_allow() {
+        let project = direct_task("worker-type: plain");
+        let config =
+            std::fs::read_to_string(project.path().join("taskcluster/config.yml")).unwrap();
+        let alias = "        plain:\n            provisioner: unit\n            implementation: succeed\n            \
+                     os: linux\n            worker-type: \"plain\\n\"\n";
+        project.file("taskcluster/config.yml", &format!("{config}{alias}"));
+        let task = project.task("direct-job");
+        assert_eq!(task.task.get("workerType"), Some(&Value::from("plain\n")));
+
+        let project = direct_task("worker-type: plain");
+        let alias = alias.replace("plain\\n", "plain\\n\\n");
+        project.file("taskcluster/config.yml", &format!("{config}{alias}"));
+        let text = project.generate().unwrap_err().to_string();
+        assert!(text.contains("is not a valid identifier"), "{text}");
+    }
 }

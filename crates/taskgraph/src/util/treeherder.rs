@@ -10,7 +10,10 @@ pub fn split_symbol(symbol: &str) -> Result<(String, String)> {
         return Ok(("?".to_owned(), symbol.to_owned()));
     }
     let invalid = || Error::transform(format!("`{symbol}` is not a valid treeherder symbol."));
-    let body = symbol.strip_suffix(')').ok_or_else(invalid)?;
+    // The reference matches `...\)$`, and Python's `$` also matches before
+    // a final newline, which is then left out of the symbol.
+    let trimmed = symbol.strip_suffix('\n').unwrap_or(symbol);
+    let body = trimmed.strip_suffix(')').ok_or_else(invalid)?;
     let (group, inner) = body.split_once('(').ok_or_else(invalid)?;
     if inner.contains(')') {
         return Err(invalid());
@@ -30,8 +33,9 @@ pub fn join_symbol(group: &str, symbol: &str) -> String {
 /// Treeherder settings a task gets unless it says otherwise: platform
 /// `default/opt`, tier 1, a job kind guessed from the kind's name, and a
 /// symbol made of the upper-cased initials of the kind's dash-separated
-/// parts.
-pub fn treeherder_defaults(kind: &str) -> Map {
+/// parts. Every part must have an initial (the reference fails on an empty
+/// one, as in `build-`).
+pub fn treeherder_defaults(kind: &str) -> Result<Map> {
     let job_kind = if kind.contains("build") {
         "build"
     } else if kind.contains("test") {
@@ -39,17 +43,24 @@ pub fn treeherder_defaults(kind: &str) -> Map {
     } else {
         "other"
     };
-    let symbol: String = kind
-        .split('-')
-        .filter_map(|part| part.chars().next())
-        .collect::<String>()
-        .to_uppercase();
+    let mut initials = String::new();
+    for part in kind.split('-') {
+        let initial = part.chars().next().ok_or_else(|| {
+            Error::transform(format!(
+                "the default treeherder symbol takes the first letter of each `-`-separated part of the kind \
+                 name, and `{kind}` has an empty part"
+            ))
+            .at_field("treeherder")
+        })?;
+        initials.push(initial);
+    }
+    let symbol = initials.to_uppercase();
     let mut defaults = Map::new();
     defaults.insert("platform".into(), Value::from("default/opt"));
     defaults.insert("tier".into(), Value::Int(1));
     defaults.insert("kind".into(), Value::from(job_kind));
     defaults.insert("symbol".into(), Value::from(symbol));
-    defaults
+    Ok(defaults)
 }
 
 #[cfg(test)]
@@ -70,12 +81,36 @@ mod tests {
 
     #[test]
     fn defaults_derive_from_the_kind() {
-        let d = treeherder_defaults("corpus-clean-mono");
+        let d = treeherder_defaults("corpus-clean-mono").unwrap();
         assert_eq!(d["symbol"], Value::from("CCM"));
         assert_eq!(d["kind"], Value::from("other"));
         assert_eq!(
-            treeherder_defaults("build-vocab")["kind"],
+            treeherder_defaults("build-vocab").unwrap()["kind"],
             Value::from("build")
         );
+        assert_eq!(
+            treeherder_defaults("unit-test").unwrap()["kind"],
+            Value::from("test")
+        );
+    }
+
+    #[test]
+    fn kinds_with_an_empty_part_have_no_default_symbol() {
+        // Python's `"build-".split("-")` gives an empty last part, whose
+        // `[0]` is an IndexError in the reference.
+        for kind in ["build-", "a--b", "-x"] {
+            let err = treeherder_defaults(kind).unwrap_err();
+            assert!(err.to_string().contains(kind), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_final_newline_after_the_group_is_dropped() {
+        assert_eq!(
+            split_symbol("I(base)\n").unwrap(),
+            ("I".into(), "base".into())
+        );
+        assert!(split_symbol("I(base)\n\n").is_err());
+        assert!(split_symbol("I(base) ").is_err());
     }
 }

@@ -9,6 +9,8 @@
 //! fills in the worker's command, caches and environment.
 
 mod run_task;
+#[cfg(test)]
+pub(crate) mod testing;
 mod toolchain;
 
 use std::collections::BTreeSet;
@@ -647,4 +649,54 @@ fn index_search(config: &TransformConfig<'_>, ctx: &mut RunContext) -> Result<()
     ctx.desc
         .insert("optimization".to_owned(), Value::Map(optimization));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::Project;
+
+    #[test]
+    fn run_sections_on_built_in_workers_need_a_run_using_for_them() {
+        let project = Project::new();
+        project.kind(
+            "notify",
+            "tasks:\n  done:\n    description: d\n    worker-type: succeed\n    \
+             run: {using: run-task, command: echo}\n",
+        );
+        let text = project.error("notify", "notify-done", "run.using");
+        assert!(text.contains("on `succeed`"), "{text}");
+    }
+
+    #[test]
+    fn list_aliases_do_not_resolve_their_names() {
+        // The reference keys an alias list by its repr, so neither name in
+        // it finds the toolchain.
+        let project = Project::new();
+        project
+            .file("taskcluster/scripts/toolchain/make.sh", "#!/bin/sh\n")
+            .kind(
+                "toolchain",
+                "loader: taskgraph.loader.transform:loader\n\
+                 transforms: [taskgraph.transforms.run, taskgraph.transforms.cached_tasks, \
+                 taskgraph.transforms.task]\n\
+                 task-defaults:\n  \
+                   worker-type: mac\n  \
+                   worker: {max-run-time: 60, env: {}}\n  \
+                   run: {using: toolchain-script, script: make.sh, use-caches: false}\n\
+                 tasks:\n  \
+                   cc:\n    \
+                     description: c\n    \
+                     run: {toolchain-artifact: public/build/cc.tar, toolchain-alias: [gcc, clang]}\n  \
+                   user:\n    \
+                     description: u\n    \
+                     fetches: {toolchain: [gcc]}\n    \
+                     run: {toolchain-artifact: public/build/user.tar}\n",
+            )
+            .commit();
+        let text = project.error("toolchain", "toolchain-user", "fetches.toolchain");
+        assert!(
+            text.contains("Missing fetch task for toolchain-toolchain-user: gcc"),
+            "{text}"
+        );
+    }
 }

@@ -135,6 +135,7 @@ fn generic_worker_run_task(config: &TransformConfig<'_>, ctx: &mut RunContext) -
         ],
         _ => vec![Value::from("./run-task")],
     };
+    let run_task_words = command.len();
     common_setup(config, ctx, &mut command)?;
 
     let run_task_mount = script_mount(config, "run-task", "./run-task")?;
@@ -177,9 +178,10 @@ fn generic_worker_run_task(config: &TransformConfig<'_>, ctx: &mut RunContext) -
     }
 
     let command = if is_windows {
-        Value::List(vec![Value::from(
-            command.iter().map(py_str).collect::<Vec<_>>().join(" "),
-        )])
+        Value::List(vec![Value::from(join_windows_command(
+            &command,
+            run_task_words,
+        )?)])
     } else {
         Value::List(vec![
             Value::str_list(["chmod", "+x", "run-task"]),
@@ -188,6 +190,33 @@ fn generic_worker_run_task(config: &TransformConfig<'_>, ctx: &mut RunContext) -
     };
     worker(ctx).insert("command".to_owned(), command);
     Ok(())
+}
+
+/// A Windows generic-worker command is one string: the words joined by
+/// spaces. Only strings can be joined (the reference's `str.join` refuses
+/// a task reference or a number in the list). The first `run_task_words`
+/// words come from `run-task-command`.
+fn join_windows_command(command: &[Value], run_task_words: usize) -> Result<String> {
+    let mut words = Vec::with_capacity(command.len());
+    for (index, word) in command.iter().enumerate() {
+        match word {
+            Value::Str(s) => words.push(s.as_str()),
+            other => {
+                return Err(Error::transform(format!(
+                    "a Windows run-task command is joined into one string, so each of its words must be a string, \
+                     not the {} {}",
+                    other.type_name(),
+                    python::py_repr(other)
+                ))
+                .at_field(if index < run_task_words {
+                    "run.run-task-command"
+                } else {
+                    "run.command"
+                }));
+            }
+        }
+    }
+    Ok(words.join(" "))
 }
 
 fn wrap_in_shell(ctx: &mut RunContext, command: Value) -> Result<Vec<Value>> {
@@ -563,4 +592,67 @@ pub fn docker_worker_add_artifacts(ctx: &mut RunContext) {
 pub fn generic_worker_add_artifacts(ctx: &mut RunContext) {
     let path = artifact_prefix(ctx.desc.get("attributes").and_then(Value::as_map));
     add_artifacts(ctx, &path);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transforms::run::testing::Project;
+    use crate::value::Value;
+
+    fn build_kind(worker_type: &str, run: &str) -> Project {
+        let project = Project::new();
+        project.kind(
+            "build",
+            &format!(
+                "tasks:\n  \
+                   app:\n    \
+                     description: an app\n    \
+                     worker-type: {worker_type}\n    \
+                     worker: {{max-run-time: 60}}\n    \
+                     run: {run}\n"
+            ),
+        );
+        project
+    }
+
+    #[test]
+    fn windows_commands_are_joined_only_from_strings() {
+        // The reference joins the words with `" ".join`, which refuses a
+        // task reference or a number.
+        let reference = "{using: run-task, command: [make, {task-reference: '<decision>'}]}";
+        let text = build_kind("win", reference).error("build", "build-app", "run.command");
+        assert!(text.contains("{'task-reference': '<decision>'}"), "{text}");
+        build_kind(
+            "win",
+            "{using: run-task, command: make, run-task-command: [python, 3]}",
+        )
+        .error("build", "build-app", "run.run-task-command");
+
+        // Elsewhere the words stay a list, so a reference is fine.
+        let task = build_kind("mac", reference).task("build-app");
+        let command = Value::Map(task.task)
+            .get_path("payload.command")
+            .cloned()
+            .unwrap();
+        let words = command.as_list().unwrap()[1].as_list().unwrap().clone();
+        assert_eq!(
+            words.last(),
+            Some(&Value::Map(crate::value::Map::from_iter([(
+                "task-reference".to_owned(),
+                Value::from("<decision>")
+            )])))
+        );
+
+        let task = build_kind("win", "{using: run-task, command: [make, all]}").task("build-app");
+        let command = Value::Map(task.task)
+            .get_path("payload.command")
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            command,
+            Value::str_list([
+                "C:/mozilla-build/python3/python3.exe run-task --unit-checkout=build/src/ -- make all"
+            ])
+        );
+    }
 }

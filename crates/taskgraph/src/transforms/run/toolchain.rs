@@ -182,11 +182,20 @@ fn digest_data(config: &TransformConfig<'_>, ctx: &mut RunContext) -> Result<Vec
             .cloned()
             .unwrap_or_default(),
     );
-    let image = ctx
-        .desc
-        .get("worker")
-        .and_then(|w| w.get("docker-image"))
-        .and_then(|i| i.get("in-tree"));
+    // The reference looks up `in-tree` in the image without checking its
+    // type, so it fails on anything but a mapping (a plain image name).
+    let image = match ctx.desc.get("worker").and_then(|w| w.get("docker-image")) {
+        None => None,
+        Some(Value::Map(image)) => image.get("in-tree"),
+        Some(other) => {
+            return Err(Error::transform(format!(
+                "a toolchain's docker-image must be `{{in-tree: ...}}` or `{{indexed: ...}}`, not the {} {}",
+                other.type_name(),
+                crate::python::py_repr(other)
+            ))
+            .at_field("worker.docker-image"));
+        }
+    };
     if let Some(image) = image.filter(|i| i.is_truthy()) {
         data.push(image.clone());
     }
@@ -228,4 +237,63 @@ fn set_run_task_command(ctx: &mut RunContext, srcdir: &str, is_docker: bool) {
         Value::from(format!("{program} {}", shell_quote(&quoted)))
     };
     ctx.run.insert("command".to_owned(), command);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transforms::run::testing::Project;
+    use crate::value::Value;
+
+    fn toolchain_project(worker: &str) -> Project {
+        let project = Project::new();
+        project
+            .file("taskcluster/scripts/toolchain/make.sh", "#!/bin/sh\n")
+            .kind(
+                "toolchain",
+                &format!(
+                    "loader: taskgraph.loader.transform:loader\n\
+                     transforms: [taskgraph.transforms.run, taskgraph.transforms.cached_tasks, \
+                     taskgraph.transforms.task]\n\
+                     tasks:\n  \
+                       cc:\n    \
+                         description: a compiler\n    \
+                         worker-type: linux\n    \
+                         worker: {worker}\n    \
+                         run:\n      \
+                           using: toolchain-script\n      \
+                           script: make.sh\n      \
+                           use-caches: false\n      \
+                           toolchain-artifact: public/build/cc.tar.zst\n"
+                ),
+            )
+            .commit();
+        project
+    }
+
+    #[test]
+    fn a_plain_image_name_is_refused_as_the_reference_does() {
+        // The reference's digest code calls `.get("in-tree")` on the image,
+        // which fails for a string.
+        let text = toolchain_project("{docker-image: 'debian:12', max-run-time: 60, env: {}}")
+            .error("toolchain", "toolchain-cc", "worker.docker-image");
+        assert!(text.contains("'debian:12'"), "{text}");
+
+        let task = toolchain_project(
+            "{docker-image: {indexed: unit.images.cc}, max-run-time: 60, env: {}}",
+        )
+        .task("toolchain-cc");
+        assert_eq!(
+            Value::Map(task.task).get_path("payload.image.namespace"),
+            Some(&Value::from("unit.images.cc"))
+        );
+    }
+
+    #[test]
+    fn toolchain_tasks_without_worker_env_are_refused() {
+        toolchain_project("{docker-image: {indexed: unit.images.cc}, max-run-time: 60}").error(
+            "toolchain",
+            "toolchain-cc",
+            "worker.env",
+        );
+    }
 }
