@@ -1,5 +1,7 @@
 //! Helpers shared by the golden-file tests and the benchmarks.
 
+pub mod synthetic;
+
 pub mod shapes {
     //! Synthetic task graphs of known shape, for benchmarks and scale tests.
     //!
