@@ -9,12 +9,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use taskgraph::generator::{Generation, Phase, generate};
-use taskgraph::{Error, Value, python, yaml};
+use taskgraph::{Error, Value, digest, python, yaml};
 
 use crate::cli::{self, Cli};
 
 /// Generates everything and writes `parameters.yml`,
-/// `full-task-graph.json` and `target-tasks.json`.
+/// `full-task-graph.json`, `target-tasks.json` and `digest-inputs.json`.
 pub fn decision(cli: &Cli) -> Result<(), Error> {
     let generation = generate(&cli::registry(), &cli::options(cli), Phase::TargetTaskGraph)?;
     let files = render(&generation)?;
@@ -47,8 +47,13 @@ fn render(generation: &Generation) -> Result<Vec<(&'static str, String)>, Error>
         })
         .unwrap_or_default();
 
+    // Not a reference artifact: what each cached task's digest is made
+    // of, for `graphgen digest --against` in a later run.
+    let records = digest::collect(generation.full_task_set.tasks.values());
+
     Ok(vec![
         ("parameters.yml", yaml::safe_dump(&parameters)?),
+        (digest::ARTIFACT_NAME, digest::to_artifact(&records)?),
         ("full-task-graph.json", python::json_pretty(&full)?),
         (
             "target-tasks.json",

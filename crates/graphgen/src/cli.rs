@@ -53,6 +53,9 @@ pub struct Cli {
 pub enum Command {
     #[command(flatten)]
     Show(ShowCommand),
+    /// What a cached task's digest is made of; with --against, what changed
+    /// since an earlier run and where the change started.
+    Digest(crate::digest::DigestArgs),
 }
 
 /// The phases `taskgraph` can print.
@@ -157,7 +160,7 @@ fn labels(generation: &Generation, phase: Phase) -> String {
 
 /// Prints data the way the reference's `print(out + "\n")` does. A closed
 /// pipe (`graphgen full | head`) is not an error.
-fn write_stdout(out: &str) -> Result<(), Error> {
+pub fn write_stdout(out: &str) -> Result<(), Error> {
     let mut stdout = std::io::stdout().lock();
     let result = stdout
         .write_all(out.as_bytes())

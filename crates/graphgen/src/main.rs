@@ -6,6 +6,7 @@
 
 mod artifacts;
 mod cli;
+mod digest;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -41,6 +42,7 @@ fn init_logging(verbose: bool) {
 fn run(cli: &Cli) -> Result<(), taskgraph::Error> {
     match &cli.command {
         Some(Command::Show(show)) => cli::show(cli, show),
+        Some(Command::Digest(args)) => digest::run(cli, args),
         None => artifacts::decision(cli),
     }
 }

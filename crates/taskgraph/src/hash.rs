@@ -18,23 +18,56 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use rayon::prelude::*;
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::vcs::Repository;
 
+/// What one `hash_paths` call covered: the patterns asked for, and every
+/// file they matched with its own hash, in hashing order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathsDigest {
+    pub patterns: Vec<String>,
+    pub files: Vec<FileHash>,
+    /// The combined hash, the line that enters a cache digest.
+    pub hash: String,
+}
+
+/// One file's SHA-256, as hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHash {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// A file's hash, computed by whichever thread asks first.
+type HashSlot = Arc<OnceLock<Result<String, String>>>;
+
 /// Memory of tracked files and file hashes for one generation.
 #[derive(Debug, Default)]
 pub struct HashCache {
     tracked: OnceLock<Result<Arc<Vec<String>>, String>>,
-    file_hashes: Mutex<HashMap<String, String>>,
+    file_hashes: Mutex<HashMap<String, HashSlot>>,
     patterns: Mutex<HashMap<String, Arc<Vec<String>>>>,
+    /// Every `hash_paths` result by its hash, so that a digest can later
+    /// say which files stand behind one of its lines.
+    results: Mutex<HashMap<String, Arc<PathsDigest>>>,
 }
 
 impl HashCache {
     /// The digest of every committed file matching `patterns`.
     pub fn hash_paths(&self, repo_root: &Path, patterns: &[String]) -> Result<String> {
+        Ok(self.hash_paths_detailed(repo_root, patterns)?.hash.clone())
+    }
+
+    /// [`HashCache::hash_paths`], with the files behind the hash.
+    pub fn hash_paths_detailed(
+        &self,
+        repo_root: &Path,
+        patterns: &[String],
+    ) -> Result<Arc<PathsDigest>> {
         let tracked = self.tracked_files(repo_root)?;
         let mut found: BTreeSet<String> = BTreeSet::new();
         for pattern in patterns {
@@ -42,18 +75,45 @@ impl HashCache {
             let matches = self.matching(&tracked, pattern)?;
             if matches.is_empty() {
                 return Err(Error::transform(format!(
-                    "{pattern} did not match anything"
+                    "the resource pattern `{pattern}` matches no file committed at HEAD"
                 )));
             }
             found.extend(matches.iter().cloned());
         }
 
+        // Files are independent: hash those not seen yet in parallel.
+        let found: Vec<String> = found.into_iter().collect();
+        let files: Vec<FileHash> = found
+            .par_iter()
+            .map(|path| {
+                let sha256 = self.file_hash(repo_root, path)?;
+                Ok(FileHash {
+                    path: path.clone(),
+                    sha256,
+                })
+            })
+            .collect::<Result<_>>()?;
+
         let mut hasher = Sha256::new();
-        for path in &found {
-            let digest = self.file_hash(repo_root, path)?;
-            hasher.update(format!("{digest} {path}\n").as_bytes());
+        for file in &files {
+            hasher.update(format!("{} {}\n", file.sha256, file.path).as_bytes());
         }
-        Ok(format!("{:x}", hasher.finalize()))
+        let digest = Arc::new(PathsDigest {
+            patterns: patterns.to_vec(),
+            files,
+            hash: format!("{:x}", hasher.finalize()),
+        });
+        if let Ok(mut results) = self.results.lock() {
+            results
+                .entry(digest.hash.clone())
+                .or_insert_with(|| Arc::clone(&digest));
+        }
+        Ok(digest)
+    }
+
+    /// The files behind a hash an earlier `hash_paths` call returned.
+    pub fn files_behind(&self, hash: &str) -> Option<Arc<PathsDigest>> {
+        self.results.lock().ok()?.get(hash).cloned()
     }
 
     fn tracked_files(&self, repo_root: &Path) -> Result<Arc<Vec<String>>> {
@@ -91,22 +151,21 @@ impl HashCache {
         Ok(matches)
     }
 
+    /// A file's hash; each file is read once per generation, even when
+    /// several threads ask for it at the same time.
     fn file_hash(&self, repo_root: &Path, path: &str) -> Result<String> {
-        if let Some(hash) = self
-            .file_hashes
-            .lock()
-            .ok()
-            .and_then(|h| h.get(path).cloned())
-        {
-            return Ok(hash);
-        }
-        let full: PathBuf = repo_root.join(path);
-        let bytes = std::fs::read(&full).map_err(|e| Error::io(&full, e))?;
-        let hash = format!("{:x}", Sha256::digest(&bytes));
-        if let Ok(mut hashes) = self.file_hashes.lock() {
-            hashes.insert(path.to_owned(), hash.clone());
-        }
-        Ok(hash)
+        let slot: HashSlot = match self.file_hashes.lock() {
+            Ok(mut hashes) => Arc::clone(hashes.entry(path.to_owned()).or_default()),
+            Err(_) => Arc::default(),
+        };
+        slot.get_or_init(|| {
+            let full: PathBuf = repo_root.join(path);
+            std::fs::read(&full)
+                .map(|bytes| format!("{:x}", Sha256::digest(&bytes)))
+                .map_err(|e| Error::io(&full, e).to_string())
+        })
+        .clone()
+        .map_err(Error::transform)
     }
 }
 
@@ -190,5 +249,85 @@ mod tests {
         assert!(check_pattern("/etc/passwd").is_err());
         assert!(check_pattern("a/../../b").is_err());
         assert!(check_pattern("taskcluster/scripts").is_ok());
+    }
+
+    fn committed_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, contents) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, contents).unwrap();
+        }
+        for args in [
+            &["init", "-q"][..],
+            &["add", "-A"],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "commit",
+                "-qm",
+                "x",
+            ],
+        ] {
+            let status = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        dir
+    }
+
+    // The expected hashes were computed by the reference's `hash_paths`
+    // on the same committed files.
+    #[test]
+    fn known_hashes_of_committed_files() {
+        let repo = committed_repo(&[
+            ("scripts/build.sh", "#!/bin/sh\nmake\n"),
+            ("scripts/lib/common.sh", "set -e\n"),
+            ("src/a.c", "int a;\n"),
+            ("src/sub/b.c", "int b;\n"),
+            ("README", "hi\n"),
+        ]);
+        let cache = HashCache::default();
+        let patterns = |list: &[&str]| list.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
+        let detailed = cache
+            .hash_paths_detailed(repo.path(), &patterns(&["scripts", "src/*.c"]))
+            .unwrap();
+        assert_eq!(
+            detailed.hash,
+            "7c43cd05648bf9648b2174995f70c39ed4564d66082ebbb60ad50306239251f5"
+        );
+        let paths: Vec<&str> = detailed.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["scripts/build.sh", "scripts/lib/common.sh", "src/a.c"]
+        );
+        assert_eq!(
+            cache
+                .hash_paths(repo.path(), &patterns(&["**/*.c", "README"]))
+                .unwrap(),
+            "e2b663d9127a995400cde811916733e0082005db87971cafa4f8725c1e81ede2"
+        );
+        assert_eq!(
+            cache.files_behind(&detailed.hash).as_deref(),
+            Some(&*detailed)
+        );
+    }
+
+    #[test]
+    fn a_pattern_matching_nothing_is_an_error() {
+        let repo = committed_repo(&[("src/a.c", "int a;\n")]);
+        let cache = HashCache::default();
+        let err = cache
+            .hash_paths(repo.path(), &["docs/**".to_owned()])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("`docs/**` matches no file"),
+            "{err}"
+        );
     }
 }

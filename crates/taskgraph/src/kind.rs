@@ -576,7 +576,10 @@ pub fn load_tasks(
         .into_iter()
         .map(|desc| {
             let location = desc.location(&kind.name);
-            Task::from_description(&kind.name, desc.fields).map_err(|e| e.at(&location))
+            let mut task =
+                Task::from_description(&kind.name, desc.fields).map_err(|e| e.at(&location))?;
+            task.digest = desc.digest;
+            Ok(task)
         })
         .collect()
 }

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod config;
+pub mod digest;
 pub mod error;
 pub mod generator;
 pub mod graph;

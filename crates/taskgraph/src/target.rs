@@ -143,6 +143,7 @@ mod tests {
             soft_dependencies: vec![],
             if_dependencies: vec![],
             task_id: None,
+            digest: None,
         }
     }
 

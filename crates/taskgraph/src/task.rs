@@ -5,8 +5,11 @@
 //! optimization and its dependencies by name. Its JSON form is the value of
 //! one entry of `full-task-graph.json`.
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 
+use crate::digest::DigestRecord;
 use crate::error::{Error, Result};
 use crate::value::{Map, Value};
 
@@ -28,6 +31,8 @@ pub struct Task {
     pub if_dependencies: Vec<String>,
     /// Assigned by the optimizer.
     pub task_id: Option<String>,
+    /// The inputs of the task's cache digest, for cached tasks.
+    pub digest: Option<Arc<DigestRecord>>,
 }
 
 impl Task {
@@ -61,6 +66,7 @@ impl Task {
             soft_dependencies,
             if_dependencies,
             task_id: None,
+            digest: None,
         })
     }
 

@@ -277,6 +277,7 @@ pub(crate) mod test_kind {
             soft_dependencies: Vec::new(),
             if_dependencies: Vec::new(),
             task_id: None,
+            digest: None,
         }
     }
 

@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use indexmap::IndexMap;
 
 use crate::config::GraphConfig;
+use crate::digest::DigestRecord;
 use crate::error::{Error, Location, Result};
 use crate::params::Parameters;
 use crate::registry::Registry;
@@ -40,11 +41,18 @@ pub struct Origin {
 pub struct TaskDesc {
     pub fields: Map,
     pub origin: Arc<Origin>,
+    /// What the task's cache digest was made of, once a transform gave it
+    /// one. Kept beside the fields: it is not part of the task's JSON.
+    pub digest: Option<Arc<DigestRecord>>,
 }
 
 impl TaskDesc {
     pub fn new(fields: Map, origin: Arc<Origin>) -> TaskDesc {
-        TaskDesc { fields, origin }
+        TaskDesc {
+            fields,
+            origin,
+            digest: None,
+        }
     }
 
     /// The label if set, else the name, else the key it was defined under.

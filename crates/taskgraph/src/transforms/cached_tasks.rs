@@ -10,9 +10,11 @@
 //! or a higher one.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use crate::digest::{DigestInput, DigestRecord, FileEntry, InputSource};
 use crate::error::{Error, Result};
 use crate::python::py_str;
 use crate::transform::{TaskDesc, TransformConfig, TransformRef, batch, list_entry, map_entry};
@@ -46,40 +48,56 @@ fn cache_task(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<
             continue;
         };
         let label = task.get_str("label").unwrap_or_default().to_owned();
-        let digest_data = digest_data(&task, &cache, &digests).map_err(|e| e.at(&location))?;
+        let inputs = digest_inputs(config, &task, &cache, &digests).map_err(|e| e.at(&location))?;
         let cache_type = cache.get("type").map(py_str).unwrap_or_default();
         let cache_name = cache.get("name").map(py_str).unwrap_or_default();
-        add_optimization(
+        let record = add_optimization(
             config,
             &mut task.fields,
-            &cache_type,
-            &cache_name,
-            &digest_data,
+            CacheKey {
+                label: &label,
+                cache_type: &cache_type,
+                cache_name: &cache_name,
+            },
+            inputs,
         )
         .map_err(|e| e.at(&location))?;
-        let cached = task
-            .fields
-            .get("attributes")
-            .and_then(|a| a.get("cached_task"))
-            .cloned()
-            .unwrap_or_default();
-        digests.insert(label, format_task_digest(&cached));
+        digests.insert(
+            label,
+            format!("{cache_type}/{cache_name}/{}", record.digest),
+        );
+        task.digest = Some(Arc::new(record));
         out.push(task);
     }
     Ok(out)
 }
 
-fn digest_data(
+/// The digest data, then the sorted parent digests, then the chain of
+/// trust marker: each line with where it came from.
+fn digest_inputs(
+    config: &TransformConfig<'_>,
     task: &TaskDesc,
     cache: &Value,
     digests: &HashMap<String, String>,
-) -> Result<Vec<String>> {
-    let mut data: Vec<String> = cache
+) -> Result<Vec<DigestInput>> {
+    let hash_cache = config.graph_config.hash_cache();
+    let mut inputs: Vec<DigestInput> = cache
         .get("digest-data")
         .and_then(Value::as_list)
         .into_iter()
         .flatten()
-        .map(py_str)
+        .map(|line| {
+            let text = py_str(line);
+            // A line that a resource hash produced is shown with its files.
+            let source = match hash_cache.files_behind(&text) {
+                Some(files) => InputSource::Files {
+                    patterns: files.patterns.clone(),
+                    files: files.files.iter().map(FileEntry::from).collect(),
+                },
+                None => InputSource::Data,
+            };
+            DigestInput { text, source }
+        })
         .collect();
 
     let mut parents = Vec::new();
@@ -91,35 +109,64 @@ fn digest_data(
     {
         let parent = py_str(parent);
         match digests.get(&parent) {
-            Some(digest) => parents.push(digest.clone()),
+            Some(digest) => parents.push(DigestInput {
+                text: digest.clone(),
+                source: InputSource::Parent { label: parent },
+            }),
             None => {
                 return Err(Error::transform(format!(
-                    "Cached task {} has uncached parent task: {parent}",
+                    "cached task `{}` depends on `{parent}`, which is not cached: a cached \
+                     task's parents must be cached too",
                     task.display_name()
-                )));
+                ))
+                .at_field("dependencies"));
             }
         }
     }
-    parents.sort();
-    data.extend(parents);
+    parents.sort_by(|a, b| a.text.cmp(&b.text));
+    inputs.extend(parents);
 
     let chain_of_trust = task.get("worker").and_then(|w| w.get("chain-of-trust"));
     if let Some(cot) = chain_of_trust.filter(|c| c.is_truthy()) {
-        data.push(py_str(cot));
+        inputs.push(DigestInput {
+            text: py_str(cot),
+            source: InputSource::ChainOfTrust,
+        });
     }
-    Ok(data)
+    Ok(inputs)
+}
+
+/// Which cache a task's result goes to.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheKey<'a> {
+    pub label: &'a str,
+    pub cache_type: &'a str,
+    pub cache_name: &'a str,
 }
 
 /// Adds the cache routes, the index-search optimization and the
 /// `cached_task` attribute (`add_optimization`).
+///
+/// Returns the record of the digest's inputs.
 pub fn add_optimization(
     config: &TransformConfig<'_>,
     desc: &mut Map,
-    cache_type: &str,
-    cache_name: &str,
-    digest_data: &[String],
-) -> Result<()> {
-    let digest = format!("{:x}", Sha256::digest(digest_data.join("\n").as_bytes()));
+    key: CacheKey<'_>,
+    inputs: Vec<DigestInput>,
+) -> Result<DigestRecord> {
+    let CacheKey {
+        label,
+        cache_type,
+        cache_name,
+    } = key;
+    let mut hasher = Sha256::new();
+    for (number, input) in inputs.iter().enumerate() {
+        if number > 0 {
+            hasher.update(b"\n");
+        }
+        hasher.update(input.text.as_bytes());
+    }
+    let digest = format!("{:x}", hasher.finalize());
     let taskgraph = config.graph_config.taskgraph();
     let prefix = taskgraph
         .and_then(|t| t.get("cached-task-prefix"))
@@ -149,7 +196,7 @@ pub fn add_optimization(
         "optimization".to_owned(),
         Value::Map(Map::from_iter([(
             "index-search".to_owned(),
-            Value::List(index_paths),
+            Value::List(index_paths.clone()),
         )])),
     );
 
@@ -169,10 +216,19 @@ pub fn add_optimization(
     let cached = Map::from_iter([
         ("type".to_owned(), Value::from(cache_type)),
         ("name".to_owned(), Value::from(cache_name)),
-        ("digest".to_owned(), Value::from(digest)),
+        ("digest".to_owned(), Value::from(digest.as_str())),
     ]);
     map_entry(desc, "attributes").insert("cached_task".to_owned(), Value::Map(cached));
-    Ok(())
+
+    let index_paths = index_paths.iter().map(py_str).collect();
+    Ok(DigestRecord {
+        label: label.to_owned(),
+        cache_type: cache_type.to_owned(),
+        cache_name: cache_name.to_owned(),
+        digest,
+        inputs,
+        index_paths,
+    })
 }
 
 /// `build_date` as `YYYY.MM.DD.YYYYmmddHHMMSS` in UTC.

@@ -11,6 +11,7 @@
 
 use std::sync::{Arc, LazyLock};
 
+use crate::digest::{DigestInput, InputSource};
 use crate::error::{Error, Result};
 use crate::python::py_str;
 use crate::registry::Registry;
@@ -18,7 +19,7 @@ use crate::schema::{Extra, Schema, dict, opt, req, str_map};
 use crate::transform::{
     TaskDesc, TransformConfig, TransformRef, per_task, validate, validate_value,
 };
-use crate::transforms::cached_tasks::add_optimization;
+use crate::transforms::cached_tasks::{CacheKey, add_optimization};
 use crate::util::path;
 use crate::util::treeherder::join_symbol;
 use crate::value::{Map, Value};
@@ -168,17 +169,27 @@ fn make_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         }
     }
 
+    // The reference adds the cache directly, so fetch digests have neither
+    // parents nor the chain-of-trust marker.
     let label = format!("fetch-{name}");
     let kind_prefix = format!("{}-", config.kind);
     let cache_name = label.replacen(&kind_prefix, "", 1);
-    add_optimization(
-        config,
-        &mut desc,
-        CACHE_TYPE,
-        &cache_name,
-        &output.digest_data,
-    )?;
+    let inputs = output
+        .digest_data
+        .into_iter()
+        .map(|text| DigestInput {
+            text,
+            source: InputSource::Data,
+        })
+        .collect();
+    let key = CacheKey {
+        label: &label,
+        cache_type: CACHE_TYPE,
+        cache_name: &cache_name,
+    };
+    let record = add_optimization(config, &mut desc, key, inputs)?;
     task.fields = desc;
+    task.digest = Some(Arc::new(record));
     Ok(())
 }
 

@@ -1,0 +1,212 @@
+//! `graphgen digest`: the inputs of a cached task's digest, and what
+//! changed since an earlier run, on the toolchains fixture.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "expected" {
+                copy_tree(&entry.path(), &target);
+            }
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The toolchains fixture, committed to a fresh repository.
+fn checkout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&repo_root().join("tests/fixtures/toolchains"), dir.path());
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-qm",
+            "x",
+        ],
+    ] {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .expect("git must be installed");
+        assert!(status.success());
+    }
+    dir
+}
+
+fn graphgen(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_graphgen"))
+        .args(args)
+        .args(["--params", "params/push.yml"])
+        .current_dir(dir)
+        .env("TASKCLUSTER_ROOT_URL", "https://tc.example.com")
+        .env(
+            "GRAPHGEN_RUN_TASK_DIR",
+            repo_root().join("taskcluster/scripts/run-task"),
+        )
+        .env_remove("TASK_ID")
+        .output()
+        .unwrap()
+}
+
+fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// The digest in the task's own index route, from `graphgen full --json`.
+fn digest_in_graph(dir: &Path, label: &str) -> String {
+    let full = stdout_of(&graphgen(dir, &["full", "--json"]));
+    let graph: serde_json::Value = serde_json::from_str(&full).unwrap();
+    graph[label]["attributes"]["cached_task"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn digest_lists_every_input_and_ends_in_the_task_digest() {
+    let dir = checkout();
+    let out = stdout_of(&graphgen(dir.path(), &["digest", "toolchain-codec"]));
+    let digest = digest_in_graph(dir.path(), "toolchain-codec");
+
+    assert!(
+        out.starts_with("toolchain-codec (toolchains.v3/codec)\n"),
+        "{out}"
+    );
+    // The resource hash with each file under it, the artifact, both
+    // parents with their digests, and the chain-of-trust marker.
+    assert!(out.contains("   1  files      "), "{out}");
+    assert!(out.contains("  lib/codec.c\n"), "{out}");
+    assert!(
+        out.contains("  taskcluster/scripts/toolchain/build-codec.sh\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("   2  data       orchard/private/codec.tar.zst\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("parent     toolchain-node  toolchains.v3/node/"),
+        "{out}"
+    );
+    assert!(
+        out.contains("parent     toolchain-rust  toolchains.v3/rust/"),
+        "{out}"
+    );
+    assert!(out.contains("   5  trust      True\n"), "{out}");
+    assert!(out.contains(&format!("digest {digest}\n")), "{out}");
+    assert!(out.contains(&format!(
+        "index  orchard.cache.level-3.toolchains.v3.codec.hash.{digest}"
+    )));
+}
+
+#[test]
+fn digest_json_is_the_record() {
+    let dir = checkout();
+    let out = stdout_of(&graphgen(
+        dir.path(),
+        &["digest", "toolchain-rust", "--json"],
+    ));
+    let record: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(record["label"], "toolchain-rust");
+    assert_eq!(record["inputs"][0]["source"], "files");
+    assert_eq!(
+        record["digest"].as_str().unwrap(),
+        digest_in_graph(dir.path(), "toolchain-rust")
+    );
+}
+
+#[test]
+fn against_an_earlier_run_names_the_changed_file_and_the_upstream_task() {
+    let dir = checkout();
+    let run = graphgen(dir.path(), &["--output-dir", "before"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(dir.path().join("before/digest-inputs.json").is_file());
+
+    // Unchanged inputs: nothing to explain.
+    let same = stdout_of(&graphgen(
+        dir.path(),
+        &["digest", "toolchain-codec", "--against", "before"],
+    ));
+    assert!(
+        same.starts_with("toolchain-codec: digest unchanged ("),
+        "{same}"
+    );
+
+    // A resource of toolchain-rust changes; toolchain-codec depends on it.
+    let toml = dir.path().join("rust-toolchain.toml");
+    let mut text = fs::read_to_string(&toml).unwrap();
+    text.push_str("# pinned again\n");
+    fs::write(&toml, text).unwrap();
+
+    let out = stdout_of(&graphgen(
+        dir.path(),
+        &["digest", "toolchain-codec", "--against", "before"],
+    ));
+    assert!(
+        out.starts_with("toolchain-codec: digest changed\n"),
+        "{out}"
+    );
+    assert!(out.contains("-   4  parent     toolchain-rust"), "{out}");
+    assert!(out.contains("+   4  parent     toolchain-rust"), "{out}");
+    assert!(
+        out.contains("the change started in: toolchain-rust\n"),
+        "{out}"
+    );
+    assert!(out.contains("toolchain-rust: digest changed"), "{out}");
+    assert!(out.contains("file changed: rust-toolchain.toml"), "{out}");
+    assert!(
+        !out.contains("toolchain-node"),
+        "node did not change:\n{out}"
+    );
+}
+
+#[test]
+fn tasks_without_a_digest_are_refused_clearly() {
+    let dir = checkout();
+    let output = graphgen(dir.path(), &["digest", "build-linux-app"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`build-linux-app` is not cached"),
+        "{stderr}"
+    );
+
+    let output = graphgen(dir.path(), &["digest", "toolchain-nod"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("did you mean toolchain-node"), "{stderr}");
+
+    let output = graphgen(
+        dir.path(),
+        &["digest", "toolchain-rust", "--against", "nowhere"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nowhere/digest-inputs.json"), "{stderr}");
+}
