@@ -1,15 +1,17 @@
 //! The default run: every phase, then the decision artifacts.
 //!
-//! Artifacts are written only after generation succeeded, each through a
-//! temporary file renamed into place, so a failed run leaves nothing
-//! half-written behind.
+//! Artifacts are written only after generation succeeded. Each is written
+//! to a temporary file beside its final name, and only when all of them
+//! are complete are they renamed into place, so a failed run leaves
+//! nothing half-written behind, and earlier artifacts stay as they were.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use taskgraph::generator::{Generation, Phase, generate};
-use taskgraph::{Error, Value, digest, python, yaml};
+use taskgraph::python::{self, JsonNode, JsonStyle};
+use taskgraph::{Error, Value, digest, yaml};
 
 use crate::cli::{self, Cli};
 
@@ -17,69 +19,109 @@ use crate::cli::{self, Cli};
 /// `full-task-graph.json`, `target-tasks.json` and `digest-inputs.json`.
 pub fn decision(cli: &Cli) -> Result<(), Error> {
     let generation = generate(&cli::registry(), &cli::options(cli), Phase::TargetTaskGraph)?;
-    let files = render(&generation)?;
 
     std::fs::create_dir_all(&cli.output_dir).map_err(|e| Error::io(&cli.output_dir, e))?;
-    for (name, contents) in &files {
-        write_atomically(&cli.output_dir.join(name), contents.as_bytes())?;
-    }
+    let mut staged = Staged::new(&cli.output_dir);
+    write_artifacts(&generation, &mut staged)?;
+    staged.commit()?;
+
     summarize(&generation, &cli.output_dir);
+    // The graph is freed by the process's exit; freeing it piece by piece
+    // first would only cost time.
+    std::mem::forget(generation);
     Ok(())
 }
 
-/// Renders every artifact before anything is written.
-fn render(generation: &Generation) -> Result<Vec<(&'static str, String)>, Error> {
+/// Writes every artifact into `staged`.
+fn write_artifacts(generation: &Generation, staged: &mut Staged) -> Result<(), Error> {
     let parameters = Value::Map(generation.parameters.as_map().clone());
-    let full = generation
-        .full_task_graph
-        .as_ref()
-        .map(|g| g.to_json())
-        .unwrap_or_default();
+    staged.write("parameters.yml", |out| {
+        let text = yaml::safe_dump(&parameters)?;
+        out.write_all(text.as_bytes())
+            .map_err(|e| write_error("parameters.yml", e))
+    })?;
+
+    staged.write("full-task-graph.json", |out| {
+        let full = generation.json_node(Phase::FullTaskGraph);
+        python::write_json_node(out, &full, JsonStyle::PRETTY)
+    })?;
+
     // In the order of the target task set, as the reference lists them.
-    let target: Vec<Value> = generation
+    let targets: Vec<String> = generation
         .target_task_set
         .as_ref()
-        .map(|s| {
-            s.tasks
-                .keys()
-                .map(|label| Value::from(label.as_str()))
-                .collect()
-        })
+        .map(|s| s.tasks.keys().cloned().collect())
         .unwrap_or_default();
+    staged.write("target-tasks.json", |out| {
+        python::write_json_node(out, &JsonNode::StrList(&targets), JsonStyle::PRETTY)
+    })?;
 
     // Not a reference artifact: what each cached task's digest is made
     // of, for `graphgen digest --against` in a later run.
     let records = digest::collect(generation.full_task_set.tasks.values());
-
-    Ok(vec![
-        ("parameters.yml", yaml::safe_dump(&parameters)?),
-        (digest::ARTIFACT_NAME, digest::to_artifact(&records)?),
-        ("full-task-graph.json", python::json_pretty(&full)?),
-        (
-            "target-tasks.json",
-            python::json_pretty(&Value::List(target))?,
-        ),
-    ])
+    staged.write(digest::ARTIFACT_NAME, |out| {
+        let text = digest::to_artifact(&records)?;
+        out.write_all(text.as_bytes())
+            .map_err(|e| write_error(digest::ARTIFACT_NAME, e))
+    })
 }
 
-/// Writes `contents` to a temporary file beside `path`, then renames it.
-fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    file.write_all(contents).map_err(|e| Error::io(path, e))?;
-    // Temporary files are private; artifacts are ordinary files others
-    // (uploaders, reviewers) read.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let readable = std::fs::Permissions::from_mode(0o644);
-        file.as_file()
-            .set_permissions(readable)
-            .map_err(|e| Error::io(path, e))?;
+fn write_error(name: &str, e: std::io::Error) -> Error {
+    Error::io(Path::new(name), e)
+}
+
+/// Artifacts written to temporary files in the output directory, renamed
+/// to their names together by [`Staged::commit`]. Dropped uncommitted, the
+/// temporary files are removed.
+struct Staged {
+    dir: PathBuf,
+    files: Vec<(tempfile::NamedTempFile, PathBuf)>,
+}
+
+impl Staged {
+    fn new(dir: &Path) -> Staged {
+        Staged {
+            dir: dir.to_owned(),
+            files: Vec::new(),
+        }
     }
-    file.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    file.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+
+    /// Writes one artifact through `fill` into a temporary file.
+    fn write(
+        &mut self,
+        name: &str,
+        fill: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let path = self.dir.join(name);
+        let file =
+            tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        {
+            let mut out = std::io::BufWriter::new(file.as_file());
+            fill(&mut out).map_err(|e| e.with_file(&path))?;
+            out.flush().map_err(|e| Error::io(&path, e))?;
+        }
+        // Temporary files are private; artifacts are ordinary files others
+        // (uploaders, reviewers) read.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let readable = std::fs::Permissions::from_mode(0o644);
+            file.as_file()
+                .set_permissions(readable)
+                .map_err(|e| Error::io(&path, e))?;
+        }
+        file.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
+        self.files.push((file, path));
+        Ok(())
+    }
+
+    /// Renames every artifact into place.
+    fn commit(self) -> Result<(), Error> {
+        for (file, path) in self.files {
+            file.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        }
+        Ok(())
+    }
 }
 
 /// A short account of the run on stderr.

@@ -124,16 +124,46 @@ pub fn registry() -> Registry {
 pub fn show(cli: &Cli, show: &ShowCommand) -> Result<(), Error> {
     let phase = show.phase();
     let generation = generate(&registry(), &options(cli), phase)?;
-    let out = if show.args().json {
-        json(&generation, phase)?
+    if show.args().json {
+        write_json_stdout(&generation.json_node(phase))?;
     } else {
-        labels(&generation, phase)
-    };
-    write_stdout(&out)
+        write_stdout(&labels(&generation, phase))?;
+    }
+    // The graph is freed by the process's exit; freeing it piece by piece
+    // first would only cost time.
+    std::mem::forget(generation);
+    Ok(())
 }
 
-fn json(generation: &Generation, phase: Phase) -> Result<String, Error> {
-    python::json_pretty(&generation.to_json(phase))
+/// Streams a document to stdout the way the reference's `print(out +
+/// "\n")` prints it, with the blank line after it.
+fn write_json_stdout(node: &python::JsonNode<'_>) -> Result<(), Error> {
+    let mut stdout = ClosedPipeIsFine(std::io::stdout().lock());
+    python::write_json_node(&mut stdout, node, python::JsonStyle::PRETTY)?;
+    stdout
+        .write_all(b"\n\n")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::io(std::path::Path::new("<stdout>"), e))
+}
+
+/// Stdout that treats a closed pipe (`graphgen full --json | head`) as the
+/// reader having seen enough: the rest of the output is dropped.
+struct ClosedPipeIsFine<W>(W);
+
+impl<W: Write> Write for ClosedPipeIsFine<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(buf.len()),
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
 }
 
 fn labels(generation: &Generation, phase: Phase) -> String {

@@ -25,6 +25,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::graph::Graph;
 use crate::kind::{self, Kind, ProjectRoot};
 use crate::params::{LoadOptions, Parameters};
+use crate::python::JsonNode;
 use crate::registry::{Registry, TargetContext};
 use crate::task::Task;
 use crate::value::{Map, Value};
@@ -70,7 +71,7 @@ impl GenerateOptions {
             root: root.into(),
             working_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             params_file,
-            overrides: Map::new(),
+            overrides: Map::default(),
             strict: false,
             verify: true,
             environment: None,
@@ -113,6 +114,16 @@ impl TaskSet {
         )
     }
 
+    /// [`TaskSet::to_json`], borrowing the tasks instead of copying them.
+    pub fn json_node(&self) -> JsonNode<'_> {
+        JsonNode::Object(
+            self.tasks
+                .iter()
+                .map(|(label, task)| (label.as_str(), task.json_node(&[])))
+                .collect(),
+        )
+    }
+
     /// Sorted labels.
     pub fn labels(&self) -> Vec<&str> {
         let mut labels: Vec<&str> = self.tasks.keys().map(String::as_str).collect();
@@ -133,12 +144,25 @@ impl TaskGraph {
     /// The JSON form (`taskgraph full/target-graph --json`): keyed by label,
     /// dependencies from the graph's edges.
     pub fn to_json(&self) -> Value {
-        let mut out = Map::with_capacity(self.tasks.len());
+        let mut out = Map::with_capacity_and_hasher(self.tasks.len(), Default::default());
         for (label, task) in &self.tasks {
             let dependencies = self.graph.named_links(label);
             out.insert(label.clone(), task.to_json(&dependencies));
         }
         Value::Map(out)
+    }
+
+    /// [`TaskGraph::to_json`], borrowing the tasks instead of copying them.
+    pub fn json_node(&self) -> JsonNode<'_> {
+        JsonNode::Object(
+            self.tasks
+                .iter()
+                .map(|(label, task)| {
+                    let dependencies: Vec<(&str, &str)> = self.graph.dependencies(label).collect();
+                    (label.as_str(), task.json_node(&dependencies))
+                })
+                .collect(),
+        )
     }
 
     /// Sorted labels.
@@ -174,7 +198,19 @@ impl Generation {
             Phase::TargetTaskSet => self.target_task_set.as_ref().map(TaskSet::to_json),
             Phase::TargetTaskGraph => self.target_task_graph.as_ref().map(TaskGraph::to_json),
         };
-        value.unwrap_or_else(|| Value::Map(Map::new()))
+        value.unwrap_or_else(|| Value::Map(Map::default()))
+    }
+
+    /// [`Generation::to_json`], borrowing the tasks instead of copying
+    /// them: what to write when the output is large.
+    pub fn json_node(&self, phase: Phase) -> JsonNode<'_> {
+        let node = match phase {
+            Phase::FullTaskSet => Some(self.full_task_set.json_node()),
+            Phase::FullTaskGraph => self.full_task_graph.as_ref().map(TaskGraph::json_node),
+            Phase::TargetTaskSet => self.target_task_set.as_ref().map(TaskSet::json_node),
+            Phase::TargetTaskGraph => self.target_task_graph.as_ref().map(TaskGraph::json_node),
+        };
+        node.unwrap_or(JsonNode::Object(Vec::new()))
     }
 }
 

@@ -60,7 +60,7 @@ impl Kind {
         let document = yaml::load_document_file(&file).map_err(|e| e.in_kind(name))?;
         let config = match &document.value {
             Value::Map(map) => map.clone(),
-            Value::Null => Map::new(),
+            Value::Null => Map::default(),
             other => {
                 return Err(Error::transform(format!(
                     "kind.yml must hold a mapping, not {}",
@@ -465,7 +465,7 @@ fn load_tasks_from(
         (Some(kind_defaults), file_defaults) => {
             let file_defaults = file_defaults
                 .filter(Value::is_truthy)
-                .unwrap_or(Value::Map(Map::new()));
+                .unwrap_or(Value::Map(Map::default()));
             Some(merge(&[kind_defaults, &file_defaults]))
         }
         (None, file_defaults) => file_defaults,
@@ -567,10 +567,8 @@ pub fn load_tasks(
         registry,
     );
 
-    let mut tasks = loaded.tasks;
-    for transform in &sequence {
-        tasks = transform.apply(&transform_config, tasks).map_err(context)?;
-    }
+    let tasks = crate::transform::run_sequence(&transform_config, &sequence, loaded.tasks)
+        .map_err(context)?;
 
     tasks
         .into_iter()
@@ -748,7 +746,7 @@ mod error_tests {
         let config = map! {
             "trust-domain" => "demo",
             "task-priority" => "low",
-            "workers" => map! {"aliases" => Map::new()},
+            "workers" => map! {"aliases" => Map::default()},
             "taskgraph" => map! {"repositories" => map! {"demo" => map! {"name" => "Demo"}}},
         };
         GraphConfig::from_value(Value::Map(config), Path::new("/x/taskcluster"), "/x".into())

@@ -27,6 +27,16 @@ use crate::yaml;
 pub struct DefaultsContext<'a> {
     /// The root of the repository (the reference's `repo_root`).
     pub repo_root: &'a Path,
+    /// The keys the parameters file gave: their defaults are not used, so
+    /// a defaults function may skip work (such as asking git) for them.
+    pub given: &'a Map,
+}
+
+impl DefaultsContext<'_> {
+    /// Whether any of `keys` still needs a default.
+    pub fn needs_any(&self, keys: &[&str]) -> bool {
+        keys.iter().any(|key| !self.given.contains_key(*key))
+    }
 }
 
 /// Computes defaults for missing parameters.
@@ -113,10 +123,10 @@ fn base_schema() -> DictSchema {
 /// The reference's base defaults (`_get_defaults`).
 fn base_defaults(ctx: &DefaultsContext<'_>) -> Result<Map> {
     let checkout = vcs::find_checkout(ctx.repo_root);
-    let facts = RepoFacts::read(checkout.as_ref())?;
+    let facts = RepoFacts::read(checkout.as_ref(), ctx)?;
     let now = chrono::Utc::now().timestamp();
 
-    let mut d = Map::new();
+    let mut d = Map::default();
     d.insert("base_repository".into(), facts.url.clone().into());
     d.insert("base_ref".into(), "".into());
     d.insert("base_rev".into(), "".into());
@@ -124,7 +134,7 @@ fn base_defaults(ctx: &DefaultsContext<'_>) -> Result<Map> {
     d.insert("build_number".into(), Value::Int(1));
     d.insert("do_not_optimize".into(), Value::List(vec![]));
     d.insert("enable_always_target".into(), true.into());
-    d.insert("existing_tasks".into(), Value::Map(Map::new()));
+    d.insert("existing_tasks".into(), Value::Map(Map::default()));
     d.insert("files_changed".into(), Value::str_list(facts.changed_files));
     d.insert("filters".into(), Value::str_list(["target_tasks_method"]));
     d.insert(
@@ -170,29 +180,35 @@ struct RepoFacts {
 }
 
 impl RepoFacts {
-    fn read(checkout: Option<&Checkout>) -> Result<RepoFacts> {
+    /// Reads what the missing parameters need; each git command runs
+    /// only when a parameter that comes from it is missing.
+    fn read(checkout: Option<&Checkout>, ctx: &DefaultsContext<'_>) -> Result<RepoFacts> {
         let Some(Checkout::Git(repo)) = checkout else {
             // No checkout: the reference uses empty stand-ins. (A Mercurial
             // checkout is only recognised; its facts are not read.)
             let tool = checkout.map_or("git", Checkout::tool);
             return Ok(RepoFacts::empty(tool));
         };
-        // An origin that is missing or not a GitHub/hg.mozilla.org URL
-        // blanks both the URL and the project, as in the reference.
-        let url = repo.origin_url().ok();
-        let project = url.as_deref().and_then(vcs::project_from_url);
-        let (url, project) = match project {
-            Some(project) => (url.unwrap_or_default(), project),
-            None => (String::new(), String::new()),
-        };
-        Ok(RepoFacts {
-            url,
-            project,
-            branch: repo.branch()?,
-            head_rev: repo.head_rev()?,
-            tool: "git",
-            changed_files: repo.unstaged_added_or_modified()?,
-        })
+        let mut facts = RepoFacts::empty("git");
+        if ctx.needs_any(&["base_repository", "head_repository", "project"]) {
+            // An origin that is missing or not a GitHub/hg.mozilla.org URL
+            // blanks both the URL and the project, as in the reference.
+            let url = repo.origin_url().ok();
+            if let Some(project) = url.as_deref().and_then(vcs::project_from_url) {
+                facts.url = url.unwrap_or_default();
+                facts.project = project;
+            }
+        }
+        if ctx.needs_any(&["head_ref", "head_rev"]) {
+            facts.head_rev = repo.head_rev()?;
+        }
+        if ctx.needs_any(&["head_ref"]) {
+            facts.branch = repo.branch()?;
+        }
+        if ctx.needs_any(&["files_changed"]) {
+            facts.changed_files = repo.unstaged_added_or_modified()?;
+        }
+        Ok(facts)
     }
 
     fn empty(tool: &'static str) -> RepoFacts {
@@ -246,7 +262,7 @@ impl Parameters {
     ) -> Result<Parameters> {
         let (mut values, document) = match spec {
             Some(path) => read_parameters_file(path)?,
-            None => (Map::new(), None),
+            None => (Map::default(), None),
         };
         for (key, value) in &options.overrides {
             values.insert(key.clone(), value.clone());
@@ -432,10 +448,15 @@ fn read_parameters_file(path: &Path) -> Result<(Map, Option<yaml::Document>)> {
 }
 
 fn fill_defaults(values: &mut Map, repo_root: &Path, schema: &ParameterSchema) -> Result<()> {
-    let ctx = DefaultsContext { repo_root };
-    let mut defaults = Map::new();
-    for defaults_fn in &schema.defaults {
-        defaults.extend(defaults_fn(&ctx)?);
+    let mut defaults = Map::default();
+    {
+        let ctx = DefaultsContext {
+            repo_root,
+            given: values,
+        };
+        for defaults_fn in &schema.defaults {
+            defaults.extend(defaults_fn(&ctx)?);
+        }
     }
     for (key, value) in defaults {
         values.entry(key).or_insert(value);
@@ -452,7 +473,7 @@ mod tests {
         map! {
             "base_repository" => "https://github.com/demo/demo", "base_ref" => "", "base_rev" => "",
             "build_date" => 1700000000, "build_number" => 1, "do_not_optimize" => Value::List(vec![]),
-            "enable_always_target" => true, "existing_tasks" => Map::new(), "files_changed" => Value::List(vec![]),
+            "enable_always_target" => true, "existing_tasks" => Map::default(), "files_changed" => Value::List(vec![]),
             "filters" => Value::str_list(["target_tasks_method"]), "head_ref" => "main",
             "head_repository" => "https://github.com/demo/demo", "head_rev" => "abc", "head_tag" => "",
             "level" => "3", "moz_build_date" => "20231110000000", "next_version" => Value::Null,

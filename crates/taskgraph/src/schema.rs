@@ -16,7 +16,9 @@
 //!
 //! Errors name the dotted path of the offending field.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 use crate::python::py_repr;
@@ -101,6 +103,9 @@ pub struct DictSchema {
     fields: Vec<Field>,
     key_rules: Vec<(KeyRule, Schema)>,
     extra: Option<Extra>,
+    /// Field positions by name, built on first use for large schemas (the
+    /// task description has dozens of fields, checked for every task).
+    index: OnceLock<HashMap<&'static str, usize>>,
 }
 
 /// A required field.
@@ -195,6 +200,7 @@ impl DictSchema {
     /// replaces the old one.
     pub fn extend(mut self, fields: impl IntoIterator<Item = Field>) -> Self {
         for field in fields {
+            self.index = OnceLock::new();
             match self.fields.iter_mut().find(|f| f.name == field.name) {
                 Some(existing) => *existing = field,
                 None => self.fields.push(field),
@@ -231,19 +237,28 @@ impl Schema {
     /// Checks `value`, treating dicts without a policy as `extra`.
     pub fn validate(&self, value: &Value, extra: Extra) -> Result<()> {
         self.check(value, extra, &mut Path::default())
-            .map_err(|failure| {
-                // The path goes into the location, which the message
-                // shows as `field ...`.
-                let error = Error::schema(failure.message);
-                if failure.path.is_empty() {
-                    error
-                } else {
-                    error.at_field(&failure.path)
-                }
-            })
+            .map_err(Failure::into_error)
     }
 
-    fn check(&self, value: &Value, extra: Extra, path: &mut Path) -> Result<(), Failure> {
+    /// [`Schema::validate`] for a mapping that is not wrapped in a
+    /// [`Value`], such as a task description's fields.
+    pub fn validate_map(&self, map: &Map, extra: Extra) -> Result<()> {
+        let mut path = Path::default();
+        let checked = match self {
+            Schema::Dict(dict) => dict.check_map(map, extra, &mut path),
+            // Other schemas see the mapping as a value; rare enough that
+            // the copy does not matter.
+            other => other.check(&Value::Map(map.clone()), extra, &mut path),
+        };
+        checked.map_err(Failure::into_error)
+    }
+
+    fn check<'v>(
+        &self,
+        value: &'v Value,
+        extra: Extra,
+        path: &mut Path<'v>,
+    ) -> Result<(), Failure> {
         match self {
             Schema::Anything => Ok(()),
             Schema::Str => expect_type(value.as_str().is_some(), "str", value, path),
@@ -254,11 +269,9 @@ impl Schema {
             Schema::AnyMap => expect_type(value.as_map().is_some(), "dict", value, path),
             Schema::AnyList => expect_type(value.as_list().is_some(), "list", value, path),
             Schema::Literal(expected) if expected == value => Ok(()),
-            Schema::Literal(expected) => Err(path.fail(format!(
-                "expected {}, got {}",
-                py_repr(expected),
-                py_repr(value)
-            ))),
+            Schema::Literal(expected) => {
+                Err(path.fail(|| format!("expected {}, got {}", py_repr(expected), py_repr(value))))
+            }
             Schema::OneOf(alternatives) => check_one_of(alternatives, value, extra, path),
             Schema::AllOf(all) => all.iter().try_for_each(|s| s.check(value, extra, path)),
             Schema::ListOf(items) => check_list(items, value, extra, path),
@@ -270,13 +283,12 @@ impl Schema {
                     Value::Map(m) => m.len(),
                     Value::Str(s) => s.chars().count(),
                     _ => {
-                        return Err(
-                            path.fail(format!("expected a container, got {}", value.type_name()))
-                        );
+                        return Err(path
+                            .fail(|| format!("expected a container, got {}", value.type_name())));
                     }
                 };
                 if len < *min {
-                    return Err(path.fail(format!("length of value must be at least {min}")));
+                    return Err(path.fail(|| format!("length of value must be at least {min}")));
                 }
                 Ok(())
             }
@@ -285,10 +297,40 @@ impl Schema {
 }
 
 impl DictSchema {
-    fn check(&self, value: &Value, inherited: Extra, path: &mut Path) -> Result<(), Failure> {
+    /// The literal field called `name`.
+    fn field_named(&self, name: &str) -> Option<&Field> {
+        const SCAN_UP_TO: usize = 8;
+        if self.fields.len() <= SCAN_UP_TO {
+            return self.fields.iter().find(|f| f.name == name);
+        }
+        let index = self.index.get_or_init(|| {
+            self.fields
+                .iter()
+                .enumerate()
+                .map(|(position, field)| (field.name, position))
+                .collect()
+        });
+        index.get(name).map(|&position| &self.fields[position])
+    }
+
+    fn check<'v>(
+        &self,
+        value: &'v Value,
+        inherited: Extra,
+        path: &mut Path<'v>,
+    ) -> Result<(), Failure> {
         let Some(map) = value.as_map() else {
-            return Err(path.fail(format!("expected a dictionary, got {}", value.type_name())));
+            return Err(path.fail(|| format!("expected a dictionary, got {}", value.type_name())));
         };
+        self.check_map(map, inherited, path)
+    }
+
+    fn check_map<'v>(
+        &self,
+        map: &'v Map,
+        inherited: Extra,
+        path: &mut Path<'v>,
+    ) -> Result<(), Failure> {
         let extra = self.extra.unwrap_or(inherited);
 
         for (key, item) in map {
@@ -302,14 +344,14 @@ impl DictSchema {
         self.check_exclusive(map, path)
     }
 
-    fn check_entry(
+    fn check_entry<'v>(
         &self,
         key: &str,
-        item: &Value,
+        item: &'v Value,
         extra: Extra,
-        path: &mut Path,
+        path: &mut Path<'v>,
     ) -> Result<(), Failure> {
-        if let Some(field) = self.fields.iter().find(|f| f.name == key) {
+        if let Some(field) = self.field_named(key) {
             return field.schema.check(item, extra, path);
         }
         for (rule, schema) in &self.key_rules {
@@ -319,11 +361,11 @@ impl DictSchema {
         }
         match extra {
             Extra::Allow => Ok(()),
-            Extra::Deny => Err(path.fail("extra keys not allowed".to_owned())),
+            Extra::Deny => Err(path.fail(|| "extra keys not allowed".to_owned())),
         }
     }
 
-    fn check_required(&self, map: &Map, path: &Path) -> Result<(), Failure> {
+    fn check_required(&self, map: &Map, path: &Path<'_>) -> Result<(), Failure> {
         let missing: Vec<&str> = self
             .fields
             .iter()
@@ -338,17 +380,17 @@ impl DictSchema {
         if let [only] = missing.as_slice() {
             let mut at_key = path.clone();
             at_key.push(only);
-            return Err(at_key.fail("required key not provided".to_owned()));
+            return Err(at_key.fail(|| "required key not provided".to_owned()));
         }
         let names = missing
             .iter()
             .map(|m| format!("`{m}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        Err(path.fail(format!("required keys {names} not provided")))
+        Err(path.fail(|| format!("required keys {names} not provided")))
     }
 
-    fn check_exclusive(&self, map: &Map, path: &Path) -> Result<(), Failure> {
+    fn check_exclusive(&self, map: &Map, path: &Path<'_>) -> Result<(), Failure> {
         let mut seen: Vec<(&str, &str)> = Vec::new();
         for field in &self.fields {
             let Some(group) = field.exclusive_group else {
@@ -358,10 +400,12 @@ impl DictSchema {
                 continue;
             }
             if let Some((_, other)) = seen.iter().find(|(g, _)| *g == group) {
-                return Err(path.fail(format!(
-                    "`{}` and `{}` are mutually exclusive (group `{group}`)",
-                    other, field.name
-                )));
+                return Err(path.fail(|| {
+                    format!(
+                        "`{}` and `{}` are mutually exclusive (group `{group}`)",
+                        other, field.name
+                    )
+                }));
             }
             seen.push((group, field.name));
         }
@@ -369,54 +413,62 @@ impl DictSchema {
     }
 }
 
-fn expect_type(ok: bool, expected: &str, value: &Value, path: &Path) -> Result<(), Failure> {
+fn expect_type(ok: bool, expected: &str, value: &Value, path: &Path<'_>) -> Result<(), Failure> {
     if ok {
         Ok(())
     } else {
-        Err(path.fail(format!(
-            "expected {expected}, got {} {}",
-            value.type_name(),
-            short_repr(value)
-        )))
+        Err(path.fail(|| {
+            format!(
+                "expected {expected}, got {} {}",
+                value.type_name(),
+                short_repr(value)
+            )
+        }))
     }
 }
 
-fn check_one_of(
+fn check_one_of<'v>(
     alternatives: &[Schema],
-    value: &Value,
+    value: &'v Value,
     extra: Extra,
-    path: &mut Path,
+    path: &mut Path<'v>,
 ) -> Result<(), Failure> {
+    // A quiet pass finds the matching alternative without building the
+    // messages of those that fail on the way: validation usually succeeds.
+    let loud = !path.quiet;
+    path.quiet = true;
+    let matched = alternatives
+        .iter()
+        .any(|alternative| alternative.check(value, extra, path).is_ok());
+    path.quiet = !loud;
+    if matched {
+        return Ok(());
+    }
+
     let mut deepest: Option<Failure> = None;
     for alternative in alternatives {
-        match alternative.check(value, extra, path) {
-            Ok(()) => return Ok(()),
-            Err(failure) => {
-                // Report the failure that got furthest into the value: it is
-                // the alternative the author most likely meant.
-                if deepest.as_ref().is_none_or(|d| failure.depth > d.depth) {
-                    deepest = Some(failure);
-                }
+        if let Err(failure) = alternative.check(value, extra, path) {
+            // Report the failure that got furthest into the value: it is
+            // the alternative the author most likely meant.
+            if deepest.as_ref().is_none_or(|d| failure.depth > d.depth) {
+                deepest = Some(failure);
             }
         }
     }
     match deepest {
         Some(failure) if failure.depth > path.depth() => Err(failure),
-        _ => Err(path.fail(format!(
-            "{} does not match any allowed form",
-            short_repr(value)
-        ))),
+        _ => Err(path.fail(|| format!("{} does not match any allowed form", short_repr(value)))),
     }
 }
 
-fn check_list(
+fn check_list<'v>(
     items: &[Schema],
-    value: &Value,
+    value: &'v Value,
     extra: Extra,
-    path: &mut Path,
+    path: &mut Path<'v>,
 ) -> Result<(), Failure> {
     let Some(list) = value.as_list() else {
-        return Err(path.fail(format!("expected a list, got {}", value.type_name())));
+        return Err(path.fail(|| format!("expected a list, got {}", value.type_name())));
     };
     if items.is_empty() {
         return Ok(());
@@ -430,12 +482,12 @@ fn check_list(
     Ok(())
 }
 
-fn check_keyed_by(
+fn check_keyed_by<'v>(
     fields: &[&'static str],
     inner: &Schema,
-    value: &Value,
+    value: &'v Value,
     extra: Extra,
-    path: &mut Path,
+    path: &mut Path<'v>,
 ) -> Result<(), Failure> {
     if let Some(map) = value.as_map()
         && map.len() == 1
@@ -444,7 +496,7 @@ fn check_keyed_by(
         && fields.contains(&field)
     {
         let Some(alternatives) = alternatives.as_map() else {
-            return Err(path.fail(format!("`{key}` must map values to alternatives")));
+            return Err(path.fail(|| format!("`{key}` must map values to alternatives")));
         };
         path.push(key);
         for (name, alternative) in alternatives {
@@ -470,19 +522,28 @@ fn short_repr(value: &Value) -> String {
     }
 }
 
-/// The dotted path to the value being checked.
+/// The dotted path to the value being checked, borrowed from it.
 #[derive(Debug, Clone, Default)]
-struct Path {
-    parts: Vec<String>,
+struct Path<'v> {
+    parts: Vec<Part<'v>>,
+    /// Failures are only counted, not described: set while trying the
+    /// alternatives of a [`Schema::OneOf`].
+    quiet: bool,
 }
 
-impl Path {
-    fn push(&mut self, key: &str) {
-        self.parts.push(key.to_owned());
+#[derive(Debug, Clone, Copy)]
+enum Part<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+impl<'v> Path<'v> {
+    fn push(&mut self, key: &'v str) {
+        self.parts.push(Part::Key(key));
     }
 
     fn push_index(&mut self, index: usize) {
-        self.parts.push(format!("[{index}]"));
+        self.parts.push(Part::Index(index));
     }
 
     fn pop(&mut self) {
@@ -493,16 +554,31 @@ impl Path {
         self.parts.len()
     }
 
-    fn fail(&self, message: String) -> Failure {
+    /// A failure here, described by `message` unless the path is quiet.
+    fn fail(&self, message: impl FnOnce() -> String) -> Failure {
+        if self.quiet {
+            return Failure {
+                message: String::new(),
+                path: String::new(),
+                depth: self.parts.len(),
+            };
+        }
         let mut text = String::new();
         for part in &self.parts {
-            if !text.is_empty() && !part.starts_with('[') {
-                text.push('.');
+            match part {
+                Part::Key(key) => {
+                    if !text.is_empty() {
+                        text.push('.');
+                    }
+                    text.push_str(key);
+                }
+                Part::Index(index) => {
+                    let _ = write!(text, "[{index}]");
+                }
             }
-            let _ = write!(text, "{part}");
         }
         Failure {
-            message,
+            message: message(),
             path: text,
             depth: self.parts.len(),
         }
@@ -514,6 +590,19 @@ struct Failure {
     message: String,
     path: String,
     depth: usize,
+}
+
+impl Failure {
+    /// The error, with the path as its field (which the message shows as
+    /// `field ...`).
+    fn into_error(self) -> Error {
+        let error = Error::schema(self.message);
+        if self.path.is_empty() {
+            error
+        } else {
+            error.at_field(&self.path)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -137,7 +137,7 @@ mod tests {
             label: "l".into(),
             description: String::new(),
             attributes,
-            task: Map::new(),
+            task: Map::default(),
             optimization: Value::Null,
             dependencies: IndexMap::new(),
             soft_dependencies: vec![],

@@ -11,6 +11,7 @@ use indexmap::IndexMap;
 
 use crate::digest::DigestRecord;
 use crate::error::{Error, Result};
+use crate::python::JsonNode;
 use crate::value::{Map, Value};
 
 /// One task of a task graph.
@@ -73,7 +74,7 @@ impl Task {
     /// The JSON form, with `dependencies` given by the caller (the graph's
     /// named edges, which replace the task's own in every graph output).
     pub fn to_json(&self, dependencies: &IndexMap<&str, &str>) -> Value {
-        let mut out = Map::with_capacity(10);
+        let mut out = Map::with_capacity_and_hasher(10, Default::default());
         out.insert("attributes".into(), Value::Map(self.attributes.clone()));
         out.insert(
             "dependencies".into(),
@@ -101,6 +102,33 @@ impl Task {
             out.insert("task_id".into(), Value::from(task_id.as_str()));
         }
         Value::Map(out)
+    }
+
+    /// [`Task::to_json`] without copying: the same document, borrowing
+    /// the task's own data.
+    pub fn json_node<'a>(&'a self, dependencies: &[(&'a str, &'a str)]) -> JsonNode<'a> {
+        let dependencies = dependencies
+            .iter()
+            .map(|(name, label)| (*name, JsonNode::Str(label)))
+            .collect();
+        let mut entries = vec![
+            ("attributes", JsonNode::Map(&self.attributes)),
+            ("dependencies", JsonNode::Object(dependencies)),
+            ("description", JsonNode::Str(&self.description)),
+            ("if_dependencies", JsonNode::StrList(&self.if_dependencies)),
+            ("kind", JsonNode::Str(&self.kind)),
+            ("label", JsonNode::Str(&self.label)),
+            ("optimization", JsonNode::Value(&self.optimization)),
+            (
+                "soft_dependencies",
+                JsonNode::StrList(&self.soft_dependencies),
+            ),
+            ("task", JsonNode::Map(&self.task)),
+        ];
+        if let Some(task_id) = &self.task_id {
+            entries.push(("task_id", JsonNode::Str(task_id)));
+        }
+        JsonNode::Object(entries)
     }
 
     /// A string attribute.

@@ -195,7 +195,7 @@ fn substitute_tracking<'a>(item: &'a Value, subs: &Map, path: &mut Vec<Step<'a>>
             Value::List(out)
         }
         Value::Map(map) => {
-            let mut out = Map::with_capacity(map.len());
+            let mut out = Map::with_capacity_and_hasher(map.len(), Default::default());
             for (key, value) in map {
                 path.push(Step::Key(key));
                 let key = python::format_with(key, subs)?;
@@ -254,7 +254,7 @@ pub(crate) mod test_kind {
         fn default() -> Self {
             Setup {
                 kind: "demo",
-                config: Map::new(),
+                config: Map::default(),
                 params: map! {"level" => "3", "project" => "demo"},
                 dependencies: Vec::new(),
                 working_dir: std::env::temp_dir(),
@@ -271,7 +271,7 @@ pub(crate) mod test_kind {
             label: label.to_owned(),
             description: String::new(),
             attributes,
-            task: Map::new(),
+            task: Map::default(),
             optimization: Value::Null,
             dependencies: IndexMap::new(),
             soft_dependencies: Vec::new(),
@@ -292,7 +292,7 @@ pub(crate) mod test_kind {
             Value::Map(map! {
                 "trust-domain" => "demo",
                 "task-priority" => "low",
-                "workers" => map! {"aliases" => Map::new()},
+                "workers" => map! {"aliases" => Map::default()},
                 "taskgraph" => map! {"repositories" => map! {"demo" => map! {"name" => "Demo"}}},
             }),
             &setup.working_dir.join("taskcluster"),

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use indexmap::IndexMap;
+use rayon::prelude::*;
 
 use crate::config::GraphConfig;
 use crate::digest::DigestRecord;
@@ -70,14 +71,7 @@ impl TaskDesc {
 
     /// This description's place, for error messages.
     pub fn location(&self, kind: &str) -> Location {
-        Location {
-            file: Some(self.origin.file.clone()),
-            line: self.origin.position.map(|p| p.0),
-            column: self.origin.position.map(|p| p.1),
-            kind: Some(kind.to_owned()),
-            task: Some(self.display_name()),
-            field: None,
-        }
+        location_of(&self.origin, &self.display_name(), kind)
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
@@ -95,13 +89,24 @@ impl TaskDesc {
     }
 }
 
+fn location_of(origin: &Origin, task: &str, kind: &str) -> Location {
+    Location {
+        file: Some(origin.file.clone()),
+        line: origin.position.map(|p| p.0),
+        column: origin.position.map(|p| p.1),
+        kind: Some(kind.to_owned()),
+        task: Some(task.to_owned()),
+        field: None,
+    }
+}
+
 /// `map.setdefault(key, {})`, for nested dicts transforms write into.
 pub fn map_entry<'a>(map: &'a mut Map, key: &str) -> &'a mut Map {
     let slot = map
         .entry(key.to_owned())
-        .or_insert_with(|| Value::Map(Map::new()));
+        .or_insert_with(|| Value::Map(Map::default()));
     if !matches!(slot, Value::Map(_)) {
-        *slot = Value::Map(Map::new());
+        *slot = Value::Map(Map::default());
     }
     match slot {
         Value::Map(m) => m,
@@ -299,6 +304,134 @@ pub trait Transform: Send + Sync {
 
     /// Transforms all task descriptions of the kind.
     fn apply(&self, config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>>;
+
+    /// What the transform does to one task, when it looks at one task at a
+    /// time; None when it needs to see them all. [`run_sequence`] passes
+    /// each task through a run of such steps in one go.
+    fn task_step(&self) -> Option<TaskStep<'_>> {
+        None
+    }
+}
+
+/// A transform of one task at a time.
+#[derive(Clone, Copy, Debug)]
+pub enum TaskStep<'a> {
+    /// Edits the task in place.
+    Edit(PerTaskFn),
+    /// Turns the task into any number of tasks.
+    Expand(FanOutFn),
+    /// Checks the task against a schema.
+    Check(&'a Schema, Extra),
+}
+
+/// Runs a kind's transform sequence over its tasks.
+///
+/// The reference chains its transforms as lazy generators, so each task
+/// travels through every transform (and each task a fan-out makes, through
+/// the rest) before the next task starts, as long as no transform needs the
+/// whole list. This does the same: runs of per-task transforms are applied
+/// task by task, to chunks of tasks on all cores, and the chunks are joined
+/// in order. A failure is the first task's failure in task order, as in the
+/// reference, whatever the scheduling.
+pub fn run_sequence(
+    config: &TransformConfig<'_>,
+    sequence: &[TransformRef],
+    mut tasks: Vec<TaskDesc>,
+) -> Result<Vec<TaskDesc>> {
+    let mut rest = sequence;
+    while !rest.is_empty() {
+        let steps: Vec<TaskStep<'_>> = rest.iter().map_while(|t| t.task_step()).collect();
+        if steps.is_empty() {
+            tasks = rest[0].apply(config, tasks)?;
+            rest = &rest[1..];
+        } else {
+            tasks = run_steps(config, &steps, tasks)?;
+            rest = &rest[steps.len()..];
+        }
+    }
+    Ok(tasks)
+}
+
+/// Tasks handed to one thread at a time: small enough to spread a kind
+/// over the cores, large enough that scheduling costs nothing.
+const PARALLEL_BATCH: usize = 16;
+
+fn run_steps(
+    config: &TransformConfig<'_>,
+    steps: &[TaskStep<'_>],
+    tasks: Vec<TaskDesc>,
+) -> Result<Vec<TaskDesc>> {
+    if tasks.len() <= PARALLEL_BATCH {
+        let mut out = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            through(config, steps, task, &mut out)?;
+        }
+        return Ok(out);
+    }
+
+    let mut chunks: Vec<Vec<TaskDesc>> = Vec::new();
+    let mut tasks = tasks.into_iter();
+    loop {
+        let chunk: Vec<TaskDesc> = tasks.by_ref().take(PARALLEL_BATCH).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    let results: Vec<Result<Vec<TaskDesc>>> = chunks
+        .into_par_iter()
+        .map(|chunk| {
+            let mut out = Vec::with_capacity(chunk.len());
+            for task in chunk {
+                through(config, steps, task, &mut out)?;
+            }
+            Ok(out)
+        })
+        .collect();
+
+    let mut out = Vec::new();
+    for result in results {
+        out.extend(result?);
+    }
+    Ok(out)
+}
+
+/// Passes one task through `steps`, pushing what comes out to `out`.
+fn through(
+    config: &TransformConfig<'_>,
+    steps: &[TaskStep<'_>],
+    mut task: TaskDesc,
+    out: &mut Vec<TaskDesc>,
+) -> Result<()> {
+    for (position, step) in steps.iter().enumerate() {
+        match *step {
+            TaskStep::Edit(edit) => {
+                // The name is taken first: a failing edit may have moved
+                // the task's fields away. The rest of the location is only
+                // built when there is an error.
+                let name = task.display_name();
+                edit(config, &mut task)
+                    .map_err(|e| e.at(&location_of(&task.origin, &name, config.kind)))?;
+            }
+            TaskStep::Check(schema, extra) => {
+                schema
+                    .validate_map(&task.fields, extra)
+                    .map_err(|e| e.at(&task.location(config.kind)))?;
+            }
+            TaskStep::Expand(expand) => {
+                let origin = Arc::clone(&task.origin);
+                let name = task.display_name();
+                let made = expand(config, task)
+                    .map_err(|e| e.at(&location_of(&origin, &name, config.kind)))?;
+                for made_task in made {
+                    through(config, &steps[position + 1..], made_task, out)?;
+                }
+                return Ok(());
+            }
+        }
+    }
+    out.push(task);
+    Ok(())
 }
 
 /// A shared transform.
@@ -332,16 +465,12 @@ impl Transform for PerTask {
         self.0
     }
 
-    fn apply(
-        &self,
-        config: &TransformConfig<'_>,
-        mut tasks: Vec<TaskDesc>,
-    ) -> Result<Vec<TaskDesc>> {
-        for task in &mut tasks {
-            let location = task.location(config.kind);
-            (self.1)(config, task).map_err(|e| e.at(&location))?;
-        }
-        Ok(tasks)
+    fn apply(&self, config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
+        run_steps(config, &[TaskStep::Edit(self.1)], tasks)
+    }
+
+    fn task_step(&self) -> Option<TaskStep<'_>> {
+        Some(TaskStep::Edit(self.1))
     }
 }
 
@@ -351,12 +480,11 @@ impl Transform for FanOut {
     }
 
     fn apply(&self, config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
-        let mut out = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            let location = task.location(config.kind);
-            out.extend((self.1)(config, task).map_err(|e| e.at(&location))?);
-        }
-        Ok(out)
+        run_steps(config, &[TaskStep::Expand(self.1)], tasks)
+    }
+
+    fn task_step(&self) -> Option<TaskStep<'_>> {
+        Some(TaskStep::Expand(self.1))
     }
 }
 
@@ -394,13 +522,11 @@ impl Transform for ValidateSchema {
     }
 
     fn apply(&self, config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
-        for task in &tasks {
-            let value = Value::Map(task.fields.clone());
-            self.schema
-                .validate(&value, self.extra)
-                .map_err(|e| e.at(&task.location(config.kind)))?;
-        }
-        Ok(tasks)
+        run_steps(config, &[TaskStep::Check(self.schema, self.extra)], tasks)
+    }
+
+    fn task_step(&self) -> Option<TaskStep<'_>> {
+        Some(TaskStep::Check(self.schema, self.extra))
     }
 }
 
@@ -413,14 +539,31 @@ pub fn validate_value(
     what: &str,
     field_prefix: &str,
 ) -> Result<()> {
-    schema.validate(value, extra).map_err(|e| {
-        let inner = e.location().field.clone();
-        let err = Error::schema(format!("{what}: {}", e.kind()));
-        match (inner, field_prefix) {
-            (Some(field), "") => err.at_field(&field),
-            (Some(field), prefix) => err.at_field(&format!("{prefix}.{field}")),
-            (None, "") => err,
-            (None, prefix) => err.at_field(prefix),
-        }
-    })
+    schema
+        .validate(value, extra)
+        .map_err(|e| prefixed_schema_error(e, what, field_prefix))
+}
+
+/// [`validate_value`] for a mapping not wrapped in a [`Value`].
+pub fn validate_map(
+    schema: &Schema,
+    map: &Map,
+    extra: Extra,
+    what: &str,
+    field_prefix: &str,
+) -> Result<()> {
+    schema
+        .validate_map(map, extra)
+        .map_err(|e| prefixed_schema_error(e, what, field_prefix))
+}
+
+fn prefixed_schema_error(e: Error, what: &str, field_prefix: &str) -> Error {
+    let inner = e.location().field.clone();
+    let err = Error::schema(format!("{what}: {}", e.kind()));
+    match (inner, field_prefix) {
+        (Some(field), "") => err.at_field(&field),
+        (Some(field), prefix) => err.at_field(&format!("{prefix}.{field}")),
+        (None, "") => err,
+        (None, prefix) => err.at_field(prefix),
+    }
 }

@@ -15,7 +15,12 @@ use std::fmt;
 use indexmap::IndexMap;
 
 /// An insertion-ordered map, the counterpart of a Python `dict`.
-pub type Map = IndexMap<String, Value>;
+///
+/// Keys are hashed with foldhash rather than SipHash: the maps are small
+/// and many, lookups are a measurable share of generation, and nothing here
+/// needs protection against keys chosen to collide. Iteration order is
+/// insertion order either way.
+pub type Map = IndexMap<String, Value, foldhash::fast::RandomState>;
 
 /// One node of a task description or of any other YAML/JSON document.
 #[derive(Clone, Debug, Default)]
@@ -268,9 +273,9 @@ impl fmt::Display for Value {
 /// Builds a [`Map`] from `key => value` pairs, keeping their order.
 #[macro_export]
 macro_rules! map {
-    () => { $crate::value::Map::new() };
+    () => { $crate::value::Map::default() };
     ($($key:expr => $value:expr),+ $(,)?) => {{
-        let mut m = $crate::value::Map::new();
+        let mut m = $crate::value::Map::default();
         $( m.insert(::std::string::String::from($key), $crate::value::Value::from($value)); )+
         m
     }};

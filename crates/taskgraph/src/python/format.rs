@@ -679,7 +679,7 @@ mod tests {
 
     #[test]
     fn error_names_the_template() {
-        let err = format_with("{x}-y", &Map::new()).expect_err("missing key");
+        let err = format_with("{x}-y", &Map::default()).expect_err("missing key");
         assert!(matches!(err.kind(), ErrorKind::Format(_)));
         assert_eq!(err.to_string(), "cannot format '{x}-y': KeyError: 'x'");
     }

@@ -8,7 +8,7 @@ use std::io;
 
 use super::float::write_float_repr;
 use crate::error::{Error, ErrorKind, Result};
-use crate::value::Value;
+use crate::value::{Map, Value};
 
 /// Separators and indentation, named after the Python call producing them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +77,42 @@ pub fn json_to_string(value: &Value, style: JsonStyle) -> Result<String> {
 pub fn write_json_into(out: &mut String, value: &Value, style: JsonStyle) -> Result<()> {
     let mut emitter = Emitter::new(StringSink(out), style);
     emitter.value(value)
+}
+
+/// A JSON document assembled from borrowed parts, so that a large output
+/// (a task graph) is written straight from the data it shows, without
+/// first copying that data into one [`Value`] tree.
+#[derive(Debug)]
+pub enum JsonNode<'v> {
+    Value(&'v Value),
+    Map(&'v Map),
+    Str(&'v str),
+    StrList(&'v [String]),
+    /// An object; its entries are sorted by key when the style sorts keys.
+    Object(Vec<(&'v str, JsonNode<'v>)>),
+}
+
+/// Streams `node` in `style` to `writer`, as [`write_json`] does.
+pub fn write_json_node<W: io::Write>(
+    writer: W,
+    node: &JsonNode<'_>,
+    style: JsonStyle,
+) -> Result<()> {
+    let sink = WriterSink {
+        writer,
+        buf: String::with_capacity(FLUSH_AT + 4096),
+    };
+    let mut emitter = Emitter::new(sink, style);
+    emitter.node(node)?;
+    emitter.sink.flush()
+}
+
+/// `node` in `style`, as a string.
+pub fn json_node_to_string(node: &JsonNode<'_>, style: JsonStyle) -> Result<String> {
+    let mut out = String::new();
+    let mut emitter = Emitter::new(StringSink(&mut out), style);
+    emitter.node(node)?;
+    Ok(out)
 }
 
 /// Streams `value` in `style` to `writer` through a 64 KiB buffer. A write
@@ -187,6 +223,68 @@ impl<'v, S: Sink> Emitter<'v, S> {
                 ))));
             }
         }
+        Ok(())
+    }
+
+    fn node(&mut self, node: &JsonNode<'v>) -> Result<()> {
+        match node {
+            JsonNode::Value(value) => self.value(value),
+            JsonNode::Map(map) => self.map(map),
+            JsonNode::Str(text) => {
+                write_json_str(self.sink.buf(), text);
+                Ok(())
+            }
+            JsonNode::StrList(items) => self.str_list(items),
+            JsonNode::Object(entries) => self.object(entries),
+        }
+    }
+
+    fn str_list(&mut self, items: &[String]) -> Result<()> {
+        if items.is_empty() {
+            self.sink.buf().push_str("[]");
+            return Ok(());
+        }
+        self.sink.buf().push('[');
+        self.depth += 1;
+        for (i, item) in items.iter().enumerate() {
+            self.separator(i == 0);
+            write_json_str(self.sink.buf(), item);
+        }
+        self.depth -= 1;
+        self.newline();
+        self.sink.buf().push(']');
+        Ok(())
+    }
+
+    fn object(&mut self, entries: &[(&'v str, JsonNode<'v>)]) -> Result<()> {
+        if entries.is_empty() {
+            self.sink.buf().push_str("{}");
+            return Ok(());
+        }
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        if self.style.sort_keys {
+            order.sort_by(|&a, &b| entries[a].0.cmp(entries[b].0));
+        }
+        let colon = if self.style.layout == JsonLayout::Compact {
+            ":"
+        } else {
+            ": "
+        };
+
+        self.sink.buf().push('{');
+        self.depth += 1;
+        for (i, &index) in order.iter().enumerate() {
+            let (key, node) = &entries[index];
+            self.separator(i == 0);
+            let out = self.sink.buf();
+            write_json_str(out, key);
+            out.push_str(colon);
+            self.node(node)?;
+            self.sink.checkpoint()?;
+        }
+        self.depth -= 1;
+        self.newline();
+        self.sink.buf().push('}');
         Ok(())
     }
 

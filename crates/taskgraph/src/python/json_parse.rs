@@ -142,10 +142,10 @@ impl Parser<'_> {
         } else {
             if self.peek() == Some(b'}') {
                 self.pos += 1;
-                return Ok(Some(Value::Map(Map::new())));
+                return Ok(Some(Value::Map(Map::default())));
             }
             let key = self.key()?;
-            stack.push(Frame::Map(Map::new(), key));
+            stack.push(Frame::Map(Map::default(), key));
         }
         Ok(None)
     }

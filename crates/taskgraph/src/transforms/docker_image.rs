@@ -275,7 +275,7 @@ fn treeherder(symbol: &str) -> Value {
 /// Package tasks (sorted) and the parent image are dependencies; the
 /// build reads the parent's image through `PARENT_TASK_ID`.
 fn add_dependencies(desc: &mut Map, image: &ImageEntry) {
-    let mut dependencies = Map::new();
+    let mut dependencies = Map::default();
     let mut packages = image.packages.clone();
     packages.sort();
     for package in packages {

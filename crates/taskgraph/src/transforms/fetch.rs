@@ -125,7 +125,7 @@ fn make_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
 
     let mut attributes = match task.get("attributes") {
         Some(Value::Map(attributes)) => attributes.clone(),
-        _ => Map::new(),
+        _ => Map::default(),
     };
     attributes.insert(
         "fetch-artifact".to_owned(),
@@ -135,7 +135,7 @@ fn make_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         attributes.insert("fetch-alias".to_owned(), alias.clone());
     }
 
-    let mut desc = Map::new();
+    let mut desc = Map::default();
     desc.insert("attributes".to_owned(), Value::Map(attributes));
     desc.insert("name".to_owned(), Value::from(name.as_str()));
     desc.insert(
@@ -298,7 +298,7 @@ fn static_url(config: &TransformConfig<'_>, _name: &str, fetch: &Map) -> Result<
     let mut command = vec!["fetch-content".to_owned(), "static-url".to_owned()];
     command.extend(args.iter().cloned());
 
-    let mut env = Map::new();
+    let mut env = Map::default();
     if let Some(signature) = fetch.get("gpg-signature") {
         let sig_url = signature.get("sig-url").map(py_str).unwrap_or_default();
         let sig_url = crate::python::format_with(
@@ -410,7 +410,7 @@ fn git(_config: &TransformConfig<'_>, name: &str, fetch: &Map) -> Result<FetchOu
     Ok(FetchOutput {
         command,
         artifact_name,
-        env: Map::new(),
+        env: Map::default(),
         digest_data,
         secret: ssh_key,
     })

@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn single_and_all_take_no_argument() {
-        let deps = vec![Arc::new(upstream("build", "build-a", Map::new()))];
+        let deps = vec![Arc::new(upstream("build", "build-a", Map::default()))];
         for name in ["single", "all"] {
             let spec = Value::Map(map! {name => "x"});
             let message = group(&deps, Some(&spec)).unwrap_err().to_string();
@@ -457,8 +457,8 @@ mod tests {
         let setup = Setup {
             config: map! {"kind-dependencies" => Value::str_list(["build"])},
             dependencies: vec![
-                upstream("build", "build-a", Map::new()),
-                upstream("build", "build-b", Map::new()),
+                upstream("build", "build-a", Map::default()),
+                upstream("build", "build-b", Map::default()),
             ],
             ..Setup::default()
         };

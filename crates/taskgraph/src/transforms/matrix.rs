@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn a_matrix_without_axes_needs_a_preset_matrix_attribute() {
-        let task = map! {"name" => "t", "description" => "d", "matrix" => Map::new()};
+        let task = map! {"name" => "t", "description" => "d", "matrix" => Map::default()};
         let message = run(&Setup::default(), transforms(), vec![task])
             .unwrap_err()
             .to_string();
@@ -144,7 +144,7 @@ mod tests {
             "name" => "t",
             "description" => "on {matrix[os]}",
             "attributes" => map! {"matrix" => map! {"os" => "linux"}},
-            "matrix" => Map::new(),
+            "matrix" => Map::default(),
         };
         let tasks = run(&Setup::default(), transforms(), vec![task]).unwrap();
         assert_eq!(tasks.len(), 1);

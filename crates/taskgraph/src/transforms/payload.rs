@@ -78,7 +78,7 @@ pub fn register(registry: &mut Registry) {
             PayloadBuilder {
                 schema: payload_schema(name, vec![], allow_any),
                 build: |_, _, task_def| {
-                    task_def.insert("payload".into(), Value::Map(Map::new()));
+                    task_def.insert("payload".into(), Value::Map(Map::default()));
                     Ok(())
                 },
             },
@@ -241,8 +241,8 @@ fn build_docker_worker(
     let needs_sccache = task.get("needs-sccache").is_some_and(Value::is_truthy);
     let worker = worker_mut(task);
 
-    let mut features = Map::new();
-    let mut capabilities = Map::new();
+    let mut features = Map::default();
+    let mut capabilities = Map::default();
     for (key, feature) in [
         ("relengapi-proxy", "relengAPIProxy"),
         ("taskcluster-proxy", "taskclusterProxy"),
@@ -293,7 +293,7 @@ fn build_docker_worker(
         push_scope(task_def, Value::from("docker-worker:capability:privileged"));
     }
 
-    let mut payload = Map::new();
+    let mut payload = Map::default();
     payload.insert("image".into(), image);
     payload.insert("env".into(), worker.get("env").cloned().unwrap_or_default());
     if let Some(command) = worker.get("command") {
@@ -309,7 +309,7 @@ fn build_docker_worker(
         list_entry(worker, "retry-exit-status").push(Value::Int(72));
         list_entry(worker, "purge-caches-exit-status").push(Value::Int(72));
     }
-    let mut on_exit = Map::new();
+    let mut on_exit = Map::default();
     if let Some(retry) = worker.get("retry-exit-status") {
         on_exit.insert("retry".into(), retry.clone());
     }
@@ -320,7 +320,7 @@ fn build_docker_worker(
 
     if let Some(Value::List(artifacts)) = worker.get("artifacts") {
         let expires = task_def.get("expires").cloned().unwrap_or_default();
-        let mut out = Map::new();
+        let mut out = Map::default();
         for artifact in artifacts {
             let field = "worker.artifacts";
             let entry = Map::from_iter([
@@ -490,7 +490,7 @@ fn docker_caches(
 
     let trust_domain = config.graph_config.trust_domain();
     let level = config.params.level();
-    let mut caches = Map::new();
+    let mut caches = Map::default();
     let mut scopes = Vec::new();
     for cache in worker
         .get("caches")
@@ -568,7 +568,7 @@ fn build_generic_worker(
     let needs_sccache = task.get("needs-sccache").is_some_and(Value::is_truthy);
     let worker_type = task.get("worker-type").map(py_str).unwrap_or_default();
     let worker = worker_mut(task);
-    let mut payload = Map::new();
+    let mut payload = Map::default();
     payload.insert(
         "command".into(),
         worker.get("command").cloned().unwrap_or_default(),
@@ -578,7 +578,7 @@ fn build_generic_worker(
         worker.get("max-run-time").cloned().unwrap_or_default(),
     );
 
-    let mut on_exit = Map::new();
+    let mut on_exit = Map::default();
     if let Some(retry) = worker.get("retry-exit-status") {
         on_exit.insert("retry".into(), retry.clone());
     }
@@ -611,7 +611,7 @@ fn build_generic_worker(
         .into_iter()
         .flatten()
     {
-        let mut entry = Map::new();
+        let mut entry = Map::default();
         for key in ["path", "type"] {
             let value = entry_key(artifact, key, "worker.artifacts")?;
             entry.insert(key.to_owned(), value.clone());
@@ -643,7 +643,7 @@ fn build_generic_worker(
         }
     }
 
-    let mut features = Map::new();
+    let mut features = Map::default();
     if flag(worker, "chain-of-trust") {
         features.insert("chainOfTrust".into(), Value::Bool(true));
     }
@@ -729,7 +729,7 @@ fn build_beetmover(config: &TransformConfig<'_>, task: &mut Map, task_def: &mut 
         .cloned()
         .unwrap_or_default();
     // Each property is read directly, so each must be given.
-    let mut release_properties = Map::new();
+    let mut release_properties = Map::default();
     for (key, name) in [
         ("app-name", "appName"),
         ("app-version", "appVersion"),
@@ -741,7 +741,7 @@ fn build_beetmover(config: &TransformConfig<'_>, task: &mut Map, task_def: &mut 
         let value = entry_key(&properties, key, "worker.release-properties")?;
         release_properties.insert(name.to_owned(), value.clone());
     }
-    let mut payload = Map::new();
+    let mut payload = Map::default();
     payload.insert(
         "maxRunTime".into(),
         worker.get("max-run-time").cloned().unwrap_or_default(),

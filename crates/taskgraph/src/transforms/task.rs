@@ -204,7 +204,7 @@ fn set_defaults(_config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()
                 set(key, Value::Bool(false));
             }
             set("volumes", Value::List(Vec::new()));
-            set("env", Value::Map(Map::new()));
+            set("env", Value::Map(Map::default()));
             if let Some(Value::List(caches)) = worker.get_mut("caches") {
                 for cache in caches.iter_mut().filter_map(Value::as_map_mut) {
                     cache
@@ -214,7 +214,7 @@ fn set_defaults(_config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()
             }
         }
         "generic-worker" => {
-            set("env", Value::Map(Map::new()));
+            set("env", Value::Map(Map::default()));
             set("os-groups", Value::List(Vec::new()));
             set("chain-of-trust", Value::Bool(false));
         }
@@ -232,10 +232,9 @@ fn task_name_from_label(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Re
 }
 
 fn validate(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
-    let value = Value::Map(task.fields.clone());
-    crate::transform::validate_value(
+    crate::transform::validate_map(
         &TASK_DESCRIPTION,
-        &value,
+        &task.fields,
         Extra::Deny,
         "invalid task description",
         "",
@@ -246,10 +245,10 @@ fn validate(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         .registry
         .payload_builder(&implementation)
         .map_err(|e| e.at_field("worker.implementation"))?;
-    let worker = task.get("worker").cloned().unwrap_or_default();
+    let no_worker = Value::Null;
     crate::transform::validate_value(
         &builder.schema,
-        &worker,
+        task.get("worker").unwrap_or(&no_worker),
         Extra::Deny,
         &format!("invalid `worker` for {implementation}"),
         "worker",
@@ -262,7 +261,10 @@ fn process_treeherder_metadata(config: &TransformConfig<'_>, task: &mut TaskDesc
         .get("routes")
         .cloned()
         .unwrap_or(Value::List(Vec::new()));
-    let mut extra = task.get("extra").cloned().unwrap_or(Value::Map(Map::new()));
+    let mut extra = task
+        .get("extra")
+        .cloned()
+        .unwrap_or(Value::Map(Map::default()));
 
     if let Some(treeherder) = treeherder {
         let mut merged = treeherder_defaults(config.kind)?;
@@ -307,7 +309,7 @@ fn treeherder_section(config: &TransformConfig<'_>, task: &TaskDesc, merged: &Ma
     })?;
     let (group, symbol) = split_symbol(&merged.get("symbol").map(py_str).unwrap_or_default())?;
 
-    let mut th = Map::new();
+    let mut th = Map::default();
     th.insert(
         "machine".into(),
         Value::Map(Map::from_iter([(
@@ -372,7 +374,10 @@ fn treeherder_project(config: &TransformConfig<'_>) -> (String, &'static str) {
 }
 
 fn add_index_routes(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
-    let index = task.get("index").cloned().unwrap_or(Value::Map(Map::new()));
+    let index = task
+        .get("index")
+        .cloned()
+        .unwrap_or(Value::Map(Map::default()));
     let tier = task
         .get("extra")
         .and_then(|e| e.get("treeherder"))
@@ -581,7 +586,7 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
 
     let datestamp =
         |value: Value| Value::Map(Map::from_iter([("relative-datestamp".to_owned(), value)]));
-    let mut task_def = Map::new();
+    let mut task_def = Map::default();
     task_def.insert("provisionerId".into(), Value::from(provisioner));
     task_def.insert("workerType".into(), Value::from(worker_type));
     task_def.insert(
@@ -617,9 +622,9 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
     let dependencies = task
         .get("dependencies")
         .cloned()
-        .unwrap_or(Value::Map(Map::new()));
+        .unwrap_or(Value::Map(Map::default()));
     let if_dependencies = map_if_dependencies(task, &dependencies, &label)?;
-    let mut built = Map::new();
+    let mut built = Map::default();
     built.insert("label".into(), Value::from(label));
     built.insert(
         "description".into(),

@@ -68,7 +68,7 @@ fn render_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> 
         .unwrap_or_default();
 
     // `subs.update(...)` with each source in turn, as the reference does.
-    let mut subs = Map::new();
+    let mut subs = Map::default();
     if let Some(file_context) = file_context {
         dict_update(&mut subs, file_context)
             .map_err(|e| Error::transform(e).at_field("task-context.from-file"))?;
@@ -86,7 +86,7 @@ fn render_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> 
 }
 
 fn from_parameters(config: &TransformConfig<'_>, spec: Option<Value>) -> Result<Map> {
-    let mut out = Map::new();
+    let mut out = Map::default();
     let Some(Value::Map(spec)) = spec else {
         return Ok(out);
     };
@@ -245,7 +245,7 @@ mod tests {
         };
         let task = context_task(
             map! {"from-file" => "empty.yml", "substitution-fields" => Value::str_list(["extra"])},
-            Map::new(),
+            Map::default(),
         );
         let message = render(&setup, task).unwrap_err().to_string();
         assert!(
@@ -282,7 +282,7 @@ mod tests {
         ] {
             let task = context_task(
                 map! {"from-object" => object, "substitution-fields" => Value::str_list(["extra"])},
-                Map::new(),
+                Map::default(),
             );
             let message = render(&Setup::default(), task).unwrap_err().to_string();
             assert!(message.contains(error), "{message}");

@@ -55,7 +55,7 @@ pub fn treeherder_defaults(kind: &str) -> Result<Map> {
         initials.push(initial);
     }
     let symbol = initials.to_uppercase();
-    let mut defaults = Map::new();
+    let mut defaults = Map::default();
     defaults.insert("platform".into(), Value::from("default/opt"));
     defaults.insert("tier".into(), Value::Int(1));
     defaults.insert("kind".into(), Value::from(job_kind));

@@ -125,7 +125,7 @@ pub fn register(registry: &mut Registry) {
         "always-optimized",
         RunUsing {
             schema: Some(Arc::new(always_optimized_schema)),
-            defaults: Map::new(),
+            defaults: Map::default(),
             build: |_, _| Ok(()),
         },
     );
@@ -140,7 +140,7 @@ pub fn register(registry: &mut Registry) {
         "index-search",
         RunUsing {
             schema: Some(Arc::new(index_search_schema)),
-            defaults: Map::new(),
+            defaults: Map::default(),
             build: index_search,
         },
     );
@@ -338,7 +338,7 @@ impl FetchSources {
 
 fn use_fetches(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
     let sources = FetchSources::collect(config, &tasks);
-    let mut prefixes: Map = Map::new();
+    let mut prefixes: Map = Map::default();
     let mut out = Vec::with_capacity(tasks.len());
 
     for mut task in order_tasks(config.kind, tasks)? {
@@ -374,7 +374,7 @@ fn add_fetches(
         .map(py_str)
         .unwrap_or_default();
     let mut entries: Vec<Value> = Vec::new();
-    let mut env_additions = Map::new();
+    let mut env_additions = Map::default();
 
     let mut kinds: Vec<&String> = fetches.keys().collect();
     kinds.sort();
@@ -478,7 +478,7 @@ fn fetch_entry(
     dest: Option<Value>,
     verify_hash: Value,
 ) -> Value {
-    let mut entry = Map::new();
+    let mut entry = Map::default();
     entry.insert("artifact".to_owned(), artifact);
     entry.insert("task".to_owned(), Value::from(task));
     entry.insert("extract".to_owned(), extract);
@@ -586,9 +586,9 @@ fn make_task_description(config: &TransformConfig<'_>, task: &mut TaskDesc) -> R
 
     let mut desc = std::mem::take(&mut task.fields);
     desc.entry("attributes".to_owned())
-        .or_insert_with(|| Value::Map(Map::new()));
+        .or_insert_with(|| Value::Map(Map::default()));
     desc.entry("dependencies".to_owned())
-        .or_insert_with(|| Value::Map(Map::new()));
+        .or_insert_with(|| Value::Map(Map::default()));
     desc.entry("soft-dependencies".to_owned())
         .or_insert_with(|| Value::List(Vec::new()));
     desc.entry("routes".to_owned())
@@ -596,7 +596,7 @@ fn make_task_description(config: &TransformConfig<'_>, task: &mut TaskDesc) -> R
     desc.entry("scopes".to_owned())
         .or_insert_with(|| Value::List(Vec::new()));
     desc.entry("extra".to_owned())
-        .or_insert_with(|| Value::Map(Map::new()));
+        .or_insert_with(|| Value::Map(Map::default()));
 
     let mut ctx = RunContext { run, desc };
     configure_for_run(config, &mut ctx, &implementation)?;

@@ -422,7 +422,7 @@ fn support_vcs_checkout(ctx: &mut RunContext, repos: &[RepoConfig]) -> Result<St
             .iter()
             .map(|r| (r.prefix.clone(), Value::from(r.name.as_str()))),
     );
-    let mut additions = Map::new();
+    let mut additions = Map::default();
     additions.insert("HG_STORE_PATH".into(), Value::from(hg_store));
     additions.insert(
         "REPOSITORIES".into(),

@@ -143,7 +143,7 @@ fn common_toolchain(
 }
 
 fn move_attributes(ctx: &mut RunContext) {
-    let mut moved = Map::new();
+    let mut moved = Map::default();
     for key in ["toolchain-artifact", "toolchain-alias", "toolchain-env"] {
         if let Some(value) = ctx.run.shift_remove(key) {
             moved.insert(key.to_owned(), value);
