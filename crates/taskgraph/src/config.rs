@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::hash::HashCache;
 use crate::schema::{self, Extra, KeyRule, Schema, dict, opt, req, str_list};
 use crate::util::docker::DockerCache;
+use crate::util::workers::WorkerCache;
 use crate::value::{Map, Value};
 use crate::vcs;
 use crate::yaml;
@@ -156,6 +157,7 @@ pub struct GraphConfig {
     working_dir: PathBuf,
     run_task_dir: Option<PathBuf>,
     docker_cache: Arc<DockerCache>,
+    worker_cache: Arc<WorkerCache>,
     hash_cache: Arc<HashCache>,
     run_task_suffix: Arc<OnceLock<Result<String, String>>>,
     environment: Environment,
@@ -200,6 +202,7 @@ impl GraphConfig {
             vcs_root,
             run_task_dir,
             docker_cache: Arc::default(),
+            worker_cache: Arc::default(),
             hash_cache: Arc::default(),
             run_task_suffix: Arc::default(),
             environment: Environment::from_process(),
@@ -311,6 +314,11 @@ impl GraphConfig {
     /// Per-generation memory of file hashes.
     pub fn hash_cache(&self) -> &HashCache {
         &self.hash_cache
+    }
+
+    /// Per-generation memory of resolved worker aliases.
+    pub fn worker_cache(&self) -> &WorkerCache {
+        &self.worker_cache
     }
 
     /// Per-generation memory of docker image facts.

@@ -6,6 +6,8 @@
 
 use std::io;
 
+use rayon::prelude::*;
+
 use super::float::write_float_repr;
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::{Map, Value};
@@ -150,6 +152,18 @@ impl Sink for StringSink<'_> {
 
 const FLUSH_AT: usize = 64 * 1024;
 
+/// `node` as text, indented as if `depth` levels deep.
+fn render_at(node: &JsonNode<'_>, style: JsonStyle, depth: usize) -> Result<String> {
+    let mut text = String::new();
+    let mut emitter = Emitter::new(StringSink(&mut text), style);
+    emitter.depth = depth;
+    emitter.node(node)?;
+    Ok(text)
+}
+
+/// Entries of one object rendered together in parallel.
+const PARALLEL_ENTRIES: usize = 64;
+
 struct WriterSink<W> {
     writer: W,
     buf: String,
@@ -273,14 +287,25 @@ impl<'v, S: Sink> Emitter<'v, S> {
 
         self.sink.buf().push('{');
         self.depth += 1;
-        for (i, &index) in order.iter().enumerate() {
-            let (key, node) = &entries[index];
-            self.separator(i == 0);
-            let out = self.sink.buf();
-            write_json_str(out, key);
-            out.push_str(colon);
-            self.node(node)?;
-            self.sink.checkpoint()?;
+        // A big object (the tasks of a graph) is rendered a batch of
+        // entries at a time, each entry on whichever core is free, and the
+        // texts are written in order.
+        for (batch_number, batch) in order.chunks(PARALLEL_ENTRIES).enumerate() {
+            let (style, depth) = (self.style, self.depth);
+            let render = |&i: &usize| render_at(&entries[i].1, style, depth);
+            let rendered: Vec<Result<String>> = if batch.len() < PARALLEL_ENTRIES {
+                batch.iter().map(render).collect()
+            } else {
+                batch.par_iter().map(render).collect()
+            };
+            for (offset, (&index, text)) in batch.iter().zip(rendered).enumerate() {
+                self.separator(batch_number == 0 && offset == 0);
+                let out = self.sink.buf();
+                write_json_str(out, entries[index].0);
+                out.push_str(colon);
+                out.push_str(&text?);
+                self.sink.checkpoint()?;
+            }
         }
         self.depth -= 1;
         self.newline();

@@ -2,11 +2,22 @@
 //! `worker-type` alias stands for, and which provisioner/worker type it
 //! resolves to at a level.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use crate::config::GraphConfig;
 use crate::error::{Error, Result};
 use crate::keyed_by::{KeyedByOptions, evaluate_keyed_by};
 use crate::python;
 use crate::value::{Map, Value};
+
+/// Resolved aliases, by alias (and level): every task asks, and the answer
+/// only depends on `config.yml`.
+#[derive(Debug, Default)]
+pub struct WorkerCache {
+    implementations: Mutex<HashMap<String, (String, Option<String>)>>,
+    worker_types: Mutex<HashMap<(String, String), (String, String)>>,
+}
 
 /// Worker types every project has, whose implementation is their name.
 const BUILTIN: &[(&str, &str)] = &[("always-optimized", "invalid"), ("succeed", "built-in")];
@@ -42,6 +53,21 @@ pub fn implementation(
     graph_config: &GraphConfig,
     worker_type: &str,
 ) -> Result<(String, Option<String>)> {
+    let cache = &graph_config.worker_cache().implementations;
+    if let Some(found) = cache.lock().ok().and_then(|c| c.get(worker_type).cloned()) {
+        return Ok(found);
+    }
+    let found = resolve_implementation(graph_config, worker_type)?;
+    if let Ok(mut cache) = cache.lock() {
+        cache.insert(worker_type.to_owned(), found.clone());
+    }
+    Ok(found)
+}
+
+fn resolve_implementation(
+    graph_config: &GraphConfig,
+    worker_type: &str,
+) -> Result<(String, Option<String>)> {
     if builtin_provisioner(worker_type).is_some() {
         return Ok((worker_type.to_owned(), None));
     }
@@ -57,6 +83,23 @@ pub fn implementation(
 /// The provisioner and worker type an alias resolves to at `level`
 /// (`get_worker_type`).
 pub fn provisioner_and_worker_type(
+    graph_config: &GraphConfig,
+    alias: &str,
+    level: &str,
+) -> Result<(String, String)> {
+    let cache = &graph_config.worker_cache().worker_types;
+    let key = (alias.to_owned(), level.to_owned());
+    if let Some(found) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(found);
+    }
+    let found = resolve_worker_type(graph_config, alias, level)?;
+    if let Ok(mut cache) = cache.lock() {
+        cache.insert(key, found.clone());
+    }
+    Ok(found)
+}
+
+fn resolve_worker_type(
     graph_config: &GraphConfig,
     alias: &str,
     level: &str,
