@@ -293,14 +293,16 @@ fn build_docker_worker(
         push_scope(task_def, Value::from("docker-worker:capability:privileged"));
     }
 
-    let mut payload = Map::default();
+    // The task transform drops the worker section once the payload is
+    // built, so what the payload carries over is moved, not copied.
+    let mut payload = Map::with_capacity_and_hasher(10, Default::default());
     payload.insert("image".into(), image);
-    payload.insert("env".into(), worker.get("env").cloned().unwrap_or_default());
-    if let Some(command) = worker.get("command") {
-        payload.insert("command".into(), command.clone());
+    payload.insert("env".into(), worker.shift_remove("env").unwrap_or_default());
+    if let Some(command) = worker.shift_remove("command") {
+        payload.insert("command".into(), command);
     }
-    if let Some(max_run_time) = worker.get("max-run-time") {
-        payload.insert("maxRunTime".into(), max_run_time.clone());
+    if let Some(max_run_time) = worker.shift_remove("max-run-time") {
+        payload.insert("maxRunTime".into(), max_run_time);
     }
 
     let run_task = is_run_task(&payload)?;
@@ -310,11 +312,11 @@ fn build_docker_worker(
         list_entry(worker, "purge-caches-exit-status").push(Value::Int(72));
     }
     let mut on_exit = Map::default();
-    if let Some(retry) = worker.get("retry-exit-status") {
-        on_exit.insert("retry".into(), retry.clone());
+    if let Some(retry) = worker.shift_remove("retry-exit-status") {
+        on_exit.insert("retry".into(), retry);
     }
-    if let Some(purge) = worker.get("purge-caches-exit-status") {
-        on_exit.insert("purgeCaches".into(), purge.clone());
+    if let Some(purge) = worker.shift_remove("purge-caches-exit-status") {
+        on_exit.insert("purgeCaches".into(), purge);
     }
     payload.insert("onExitStatus".into(), Value::Map(on_exit));
 

@@ -505,11 +505,12 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         ));
     }
 
-    let mut extra = task
-        .get("extra")
-        .and_then(Value::as_map)
-        .cloned()
-        .unwrap_or_default();
+    // The description is rebuilt at the end; what it carries over is
+    // moved out of the old one rather than copied.
+    let mut extra = match task.fields.shift_remove("extra") {
+        Some(Value::Map(extra)) => extra,
+        _ => Map::default(),
+    };
     let parent = graph_config
         .environment()
         .task_id
@@ -546,11 +547,10 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         }
     };
 
-    let mut tags = task
-        .get("tags")
-        .and_then(Value::as_map)
-        .cloned()
-        .unwrap_or_default();
+    let mut tags = match task.fields.shift_remove("tags") {
+        Some(Value::Map(tags)) => tags,
+        _ => Map::default(),
+    };
     tags.insert(
         "createdForUser".into(),
         Value::from(params.str_or_empty("owner")),
@@ -586,13 +586,13 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
 
     let datestamp =
         |value: Value| Value::Map(Map::from_iter([("relative-datestamp".to_owned(), value)]));
-    let mut task_def = Map::default();
+    let mut task_def = Map::with_capacity_and_hasher(14, Default::default());
     task_def.insert("provisionerId".into(), Value::from(provisioner));
     task_def.insert("workerType".into(), Value::from(worker_type));
     task_def.insert(
         "routes".into(),
-        task.get("routes")
-            .cloned()
+        task.fields
+            .shift_remove("routes")
             .unwrap_or(Value::List(Vec::new())),
     );
     task_def.insert("created".into(), datestamp(Value::from("0 seconds")));
@@ -620,29 +620,29 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
     }
 
     let dependencies = task
-        .get("dependencies")
-        .cloned()
+        .fields
+        .shift_remove("dependencies")
         .unwrap_or(Value::Map(Map::default()));
     let if_dependencies = map_if_dependencies(task, &dependencies, &label)?;
-    let mut built = Map::default();
+    let mut built = Map::with_capacity_and_hasher(8, Default::default());
     built.insert("label".into(), Value::from(label));
     built.insert(
         "description".into(),
-        task.get("description").cloned().unwrap_or_default(),
+        task.fields.shift_remove("description").unwrap_or_default(),
     );
     built.insert("task".into(), Value::Map(task_def));
     built.insert("dependencies".into(), dependencies);
     built.insert("if-dependencies".into(), if_dependencies);
     built.insert(
         "soft-dependencies".into(),
-        task.get("soft-dependencies")
-            .cloned()
+        task.fields
+            .shift_remove("soft-dependencies")
             .unwrap_or(Value::List(Vec::new())),
     );
     built.insert("attributes".into(), Value::Map(attributes));
     built.insert(
         "optimization".into(),
-        task.get("optimization").cloned().unwrap_or_default(),
+        task.fields.shift_remove("optimization").unwrap_or_default(),
     );
     task.fields = built;
     Ok(())
@@ -665,11 +665,10 @@ fn default_deadline(config: &TransformConfig<'_>, project: &str) -> Result<Value
 
 /// The run-on and shipping attributes the target-task filters read.
 fn run_on_attributes(task: &mut TaskDesc, label: &str) -> Result<Map> {
-    let mut attributes = task
-        .get("attributes")
-        .and_then(Value::as_map)
-        .cloned()
-        .unwrap_or_default();
+    let mut attributes = match task.fields.shift_remove("attributes") {
+        Some(Value::Map(attributes)) => attributes,
+        _ => Map::default(),
+    };
     let build_platform = attributes
         .get("build_platform")
         .cloned()
