@@ -144,7 +144,7 @@ impl TaskGraph {
     /// The JSON form (`taskgraph full/target-graph --json`): keyed by label,
     /// dependencies from the graph's edges.
     pub fn to_json(&self) -> Value {
-        let mut out = Map::with_capacity_and_hasher(self.tasks.len(), Default::default());
+        let mut out = Map::with_capacity(self.tasks.len());
         for (label, task) in &self.tasks {
             let dependencies = self.graph.named_links(label);
             out.insert(label.clone(), task.to_json(&dependencies));

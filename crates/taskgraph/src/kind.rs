@@ -57,9 +57,10 @@ impl Kind {
         if !file.is_file() {
             return Ok(None);
         }
-        let document = yaml::load_document_file(&file).map_err(|e| e.in_kind(name))?;
-        let config = match &document.value {
-            Value::Map(map) => map.clone(),
+        let mut document = yaml::load_document_file(&file).map_err(|e| e.in_kind(name))?;
+        // The document keeps only the positions of keys, for messages.
+        let config = match std::mem::take(&mut document.value) {
+            Value::Map(map) => map,
             Value::Null => Map::default(),
             other => {
                 return Err(Error::transform(format!(
@@ -452,8 +453,8 @@ fn load_tasks_from(
     kind_defaults: Option<&Value>,
 ) -> Result<Vec<TaskDesc>> {
     let file = kind.dir.join(filename);
-    let document = yaml::load_document_file(&file)?;
-    let Value::Map(mut tasks) = document.value.clone() else {
+    let mut document = yaml::load_document_file(&file)?;
+    let Value::Map(mut tasks) = std::mem::take(&mut document.value) else {
         return Err(
             Error::transform(format!("`{filename}` must hold a mapping of tasks")).with_file(&file),
         );
@@ -550,8 +551,16 @@ pub fn load_tasks(
         );
     }
 
-    // Transforms see the kind config as the loader left it.
-    let mut config = kind.config.clone();
+    // Transforms see the kind config as the loader left it, without the
+    // task definitions, which the loader has turned into the tasks they
+    // transform (copying every definition again for each kind would cost
+    // more than all of a kind's other settings).
+    let mut config: Map = kind
+        .config
+        .iter()
+        .filter(|(key, _)| key.as_str() != "tasks")
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
     config.insert(
         "transforms".to_owned(),
         Value::str_list(loaded.transforms.iter().cloned()),

@@ -35,7 +35,7 @@ pub struct DefaultsContext<'a> {
 impl DefaultsContext<'_> {
     /// Whether any of `keys` still needs a default.
     pub fn needs_any(&self, keys: &[&str]) -> bool {
-        keys.iter().any(|key| !self.given.contains_key(*key))
+        keys.iter().any(|key| !self.given.contains_key(key))
     }
 }
 

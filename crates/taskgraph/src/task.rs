@@ -74,7 +74,7 @@ impl Task {
     /// The JSON form, with `dependencies` given by the caller (the graph's
     /// named edges, which replace the task's own in every graph output).
     pub fn to_json(&self, dependencies: &IndexMap<&str, &str>) -> Value {
-        let mut out = Map::with_capacity_and_hasher(10, Default::default());
+        let mut out = Map::with_capacity(10);
         out.insert("attributes".into(), Value::Map(self.attributes.clone()));
         out.insert(
             "dependencies".into(),

@@ -195,7 +195,7 @@ fn substitute_tracking<'a>(item: &'a Value, subs: &Map, path: &mut Vec<Step<'a>>
             Value::List(out)
         }
         Value::Map(map) => {
-            let mut out = Map::with_capacity_and_hasher(map.len(), Default::default());
+            let mut out = Map::with_capacity(map.len());
             for (key, value) in map {
                 path.push(Step::Key(key));
                 let key = python::format_with(key, subs)?;

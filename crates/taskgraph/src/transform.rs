@@ -152,7 +152,9 @@ pub struct TransformConfig<'a> {
     pub path: &'a str,
     /// The kind's directory on disk.
     pub dir: &'a Path,
-    /// The contents of kind.yml.
+    /// The contents of kind.yml, except `tasks` (the task definitions are
+    /// what the transforms receive), with `transforms` as the loader set
+    /// it.
     pub config: &'a Map,
     pub params: &'a Parameters,
     /// Tasks of the kinds this kind depends on directly, in load order.
@@ -406,12 +408,10 @@ fn through(
     for (position, step) in steps.iter().enumerate() {
         match *step {
             TaskStep::Edit(edit) => {
-                // The name is taken first: a failing edit may have moved
-                // the task's fields away. The rest of the location is only
-                // built when there is an error.
-                let name = task.display_name();
-                edit(config, &mut task)
-                    .map_err(|e| e.at(&location_of(&task.origin, &name, config.kind)))?;
+                // The location is only built when there is an error. (An
+                // edit that fails leaves the task's label or name in
+                // place, so the location still says which task it was.)
+                edit(config, &mut task).map_err(|e| e.at(&task.location(config.kind)))?;
             }
             TaskStep::Check(schema, extra) => {
                 schema

@@ -12,15 +12,9 @@
 
 use std::fmt;
 
-use indexmap::IndexMap;
+mod map;
 
-/// An insertion-ordered map, the counterpart of a Python `dict`.
-///
-/// Keys are hashed with foldhash rather than SipHash: the maps are small
-/// and many, lookups are a measurable share of generation, and nothing here
-/// needs protection against keys chosen to collide. Iteration order is
-/// insertion order either way.
-pub type Map = IndexMap<String, Value, foldhash::fast::RandomState>;
+pub use map::{Entry, Map};
 
 /// One node of a task description or of any other YAML/JSON document.
 #[derive(Clone, Debug, Default)]

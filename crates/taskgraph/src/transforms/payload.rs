@@ -295,7 +295,7 @@ fn build_docker_worker(
 
     // The task transform drops the worker section once the payload is
     // built, so what the payload carries over is moved, not copied.
-    let mut payload = Map::with_capacity_and_hasher(10, Default::default());
+    let mut payload = Map::with_capacity(10);
     payload.insert("image".into(), image);
     payload.insert("env".into(), worker.shift_remove("env").unwrap_or_default());
     if let Some(command) = worker.shift_remove("command") {

@@ -586,7 +586,7 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
 
     let datestamp =
         |value: Value| Value::Map(Map::from_iter([("relative-datestamp".to_owned(), value)]));
-    let mut task_def = Map::with_capacity_and_hasher(14, Default::default());
+    let mut task_def = Map::with_capacity(14);
     task_def.insert("provisionerId".into(), Value::from(provisioner));
     task_def.insert("workerType".into(), Value::from(worker_type));
     task_def.insert(
@@ -624,7 +624,7 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         .shift_remove("dependencies")
         .unwrap_or(Value::Map(Map::default()));
     let if_dependencies = map_if_dependencies(task, &dependencies, &label)?;
-    let mut built = Map::with_capacity_and_hasher(8, Default::default());
+    let mut built = Map::with_capacity(8);
     built.insert("label".into(), Value::from(label));
     built.insert(
         "description".into(),

@@ -165,7 +165,7 @@ impl<'a> Constructor<'a> {
         mut positions: Option<&mut PositionTree>,
     ) -> Result<Value> {
         let pairs = self.flatten(id, 0)?;
-        let mut map = Map::with_capacity_and_hasher(pairs.len(), Default::default());
+        let mut map = Map::with_capacity(pairs.len());
         let mut keys = KeyTable::default();
         for &(key_id, value_id) in pairs.iter() {
             let key = self.key(key_id, depth)?;

@@ -599,9 +599,11 @@ fn make_task_description(config: &TransformConfig<'_>, task: &mut TaskDesc) -> R
         .or_insert_with(|| Value::Map(Map::default()));
 
     let mut ctx = RunContext { run, desc };
-    configure_for_run(config, &mut ctx, &implementation)?;
+    let configured = configure_for_run(config, &mut ctx, &implementation);
+    // Put the description back even on failure: the error's location
+    // names the task by its label.
     task.fields = ctx.desc;
-    Ok(())
+    configured
 }
 
 /// Runs the implementation registered for the task's `run.using` on

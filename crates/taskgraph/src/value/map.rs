@@ -1,0 +1,542 @@
+//! [`Map`]: an insertion-ordered string-keyed map, the counterpart of a
+//! Python `dict`, built for the many small maps task descriptions are made
+//! of.
+//!
+//! A task description is a tree of a few dozen maps, most with fewer than
+//! ten entries, and generation builds and rewrites such trees for every
+//! task. For maps that small a hash table costs more than it saves: an
+//! allocation of its own, a hash of every key on every lookup, and
+//! rehashing as the map grows. So the entries live in one vector, in
+//! insertion order, and lookups compare keys directly; only once a map
+//! passes [`INDEX_AT`] entries does it get a hash index of positions, so
+//! that large maps (thousands of dependencies, `existing_tasks`) keep
+//! constant-time lookups.
+//!
+//! The API follows the parts of `indexmap::IndexMap` this crate uses.
+//! Equality ignores order, as Python's does.
+
+use std::fmt;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
+use super::Value;
+
+/// Maps with more entries than this get a hash index.
+pub const INDEX_AT: usize = 12;
+
+/// An insertion-ordered map from strings to [`Value`]s.
+#[derive(Clone, Default)]
+pub struct Map {
+    entries: Vec<(String, Value)>,
+    /// Positions in `entries` by key, for large maps only.
+    index: Option<Box<HashTable<usize>>>,
+}
+
+/// The hash of keys in the index. A fixed seed: nothing here needs
+/// protection against keys chosen to collide, and order never depends on
+/// hashes.
+fn hash_key(key: &str) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x5eed_f00d).hash_one(key)
+}
+
+impl Map {
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    pub fn with_capacity(capacity: usize) -> Map {
+        Map {
+            entries: Vec::with_capacity(capacity),
+            index: None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The position of `key`.
+    pub fn get_index_of(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            None => self.entries.iter().position(|(k, _)| k == key),
+            Some(index) => index
+                .find(hash_key(key), |&position| self.entries[position].0 == key)
+                .copied(),
+        }
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get_index_of(key).is_some()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.get_index_of(key).map(|i| &self.entries[i].1)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.get_index_of(key).map(|i| &mut self.entries[i].1)
+    }
+
+    pub fn get_key_value(&self, key: &str) -> Option<(&String, &Value)> {
+        self.get_index_of(key)
+            .map(|i| (&self.entries[i].0, &self.entries[i].1))
+    }
+
+    /// The entry at `position` in insertion order.
+    pub fn get_index(&self, position: usize) -> Option<(&String, &Value)> {
+        self.entries.get(position).map(|(k, v)| (k, v))
+    }
+
+    pub fn first(&self) -> Option<(&String, &Value)> {
+        self.get_index(0)
+    }
+
+    pub fn last(&self) -> Option<(&String, &Value)> {
+        self.entries.last().map(|(k, v)| (k, v))
+    }
+
+    /// Sets `key` to `value`. A key already present keeps its place and
+    /// its old value is returned, as with a Python dict.
+    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+        match self.get_index_of(&key) {
+            Some(position) => Some(std::mem::replace(&mut self.entries[position].1, value)),
+            None => {
+                self.push(key, value);
+                None
+            }
+        }
+    }
+
+    /// Appends an entry whose key is known to be absent.
+    fn push(&mut self, key: String, value: Value) -> usize {
+        let position = self.entries.len();
+        if let Some(index) = &mut self.index {
+            let entries = &self.entries;
+            index.insert_unique(hash_key(&key), position, |&p| hash_key(&entries[p].0));
+        }
+        self.entries.push((key, value));
+        if self.index.is_none() && self.entries.len() > INDEX_AT {
+            self.rebuild_index();
+        }
+        position
+    }
+
+    /// Removes `key`, keeping the order of the others (like `del d[key]`).
+    pub fn shift_remove(&mut self, key: &str) -> Option<Value> {
+        let position = self.get_index_of(key)?;
+        let (_, value) = self.entries.remove(position);
+        if self.index.is_some() {
+            self.rebuild_index();
+        }
+        Some(value)
+    }
+
+    /// Keeps the entries `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
+        let before = self.entries.len();
+        self.entries.retain_mut(|(k, v)| keep(k, v));
+        if self.index.is_some() && self.entries.len() != before {
+            self.rebuild_index();
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.index = None;
+    }
+
+    /// Sorts entries by key (code point order).
+    pub fn sort_keys(&mut self) {
+        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+        if self.index.is_some() {
+            self.rebuild_index();
+        }
+    }
+
+    /// Sorts entries with `compare`.
+    pub fn sort_by(
+        &mut self,
+        mut compare: impl FnMut(&String, &Value, &String, &Value) -> std::cmp::Ordering,
+    ) {
+        self.entries.sort_by(|a, b| compare(&a.0, &a.1, &b.0, &b.1));
+        if self.index.is_some() {
+            self.rebuild_index();
+        }
+    }
+
+    fn rebuild_index(&mut self) {
+        if self.entries.len() <= INDEX_AT {
+            self.index = None;
+            return;
+        }
+        let mut index = HashTable::with_capacity(self.entries.len());
+        for (position, (key, _)) in self.entries.iter().enumerate() {
+            let entries = &self.entries;
+            index.insert_unique(hash_key(key), position, |&p| hash_key(&entries[p].0));
+        }
+        self.index = Some(Box::new(index));
+    }
+
+    /// The entry for `key`, to read, insert or update in place.
+    pub fn entry(&mut self, key: String) -> Entry<'_> {
+        match self.get_index_of(&key) {
+            Some(position) => Entry::Occupied(OccupiedEntry {
+                map: self,
+                position,
+            }),
+            None => Entry::Vacant(VacantEntry { map: self, key }),
+        }
+    }
+
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(self.entries.iter())
+    }
+
+    pub fn iter_mut(&mut self) -> IterMut<'_> {
+        IterMut(self.entries.iter_mut())
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    pub fn into_keys(self) -> impl DoubleEndedIterator<Item = String> + ExactSizeIterator {
+        self.entries.into_iter().map(|(k, _)| k)
+    }
+
+    pub fn into_values(self) -> impl DoubleEndedIterator<Item = Value> + ExactSizeIterator {
+        self.entries.into_iter().map(|(_, v)| v)
+    }
+
+    pub fn values_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = &mut Value> + ExactSizeIterator {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
+}
+
+/// A place in a [`Map`], from [`Map::entry`].
+#[derive(Debug)]
+pub enum Entry<'a> {
+    Occupied(OccupiedEntry<'a>),
+    Vacant(VacantEntry<'a>),
+}
+
+/// An entry whose key is present.
+#[derive(Debug)]
+pub struct OccupiedEntry<'a> {
+    map: &'a mut Map,
+    position: usize,
+}
+
+/// An entry whose key is absent.
+#[derive(Debug)]
+pub struct VacantEntry<'a> {
+    map: &'a mut Map,
+    key: String,
+}
+
+impl<'a> Entry<'a> {
+    pub fn key(&self) -> &str {
+        match self {
+            Entry::Occupied(entry) => &entry.map.entries[entry.position].0,
+            Entry::Vacant(entry) => &entry.key,
+        }
+    }
+
+    pub fn or_insert(self, default: Value) -> &'a mut Value {
+        self.or_insert_with(|| default)
+    }
+
+    pub fn or_insert_with(self, default: impl FnOnce() -> Value) -> &'a mut Value {
+        match self {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(default()),
+        }
+    }
+
+    pub fn or_default(self) -> &'a mut Value {
+        self.or_insert_with(Value::default)
+    }
+
+    pub fn and_modify(mut self, modify: impl FnOnce(&mut Value)) -> Self {
+        if let Entry::Occupied(entry) = &mut self {
+            modify(entry.get_mut());
+        }
+        self
+    }
+}
+
+impl<'a> OccupiedEntry<'a> {
+    pub fn get(&self) -> &Value {
+        &self.map.entries[self.position].1
+    }
+
+    pub fn get_mut(&mut self) -> &mut Value {
+        &mut self.map.entries[self.position].1
+    }
+
+    pub fn into_mut(self) -> &'a mut Value {
+        &mut self.map.entries[self.position].1
+    }
+
+    pub fn insert(&mut self, value: Value) -> Value {
+        std::mem::replace(self.get_mut(), value)
+    }
+}
+
+impl<'a> VacantEntry<'a> {
+    pub fn insert(self, value: Value) -> &'a mut Value {
+        let position = self.map.push(self.key, value);
+        &mut self.map.entries[position].1
+    }
+}
+
+/// Entries in insertion order.
+#[derive(Debug, Clone)]
+pub struct Iter<'a>(std::slice::Iter<'a, (String, Value)>);
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a String, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k, v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back().map(|(k, v)| (k, v))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+/// Entries in insertion order, values mutable.
+#[derive(Debug)]
+pub struct IterMut<'a>(std::slice::IterMut<'a, (String, Value)>);
+
+impl<'a> Iterator for IterMut<'a> {
+    type Item = (&'a String, &'a mut Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (&*k, v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for IterMut<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back().map(|(k, v)| (&*k, v))
+    }
+}
+
+impl ExactSizeIterator for IterMut<'_> {}
+
+/// Entries in insertion order, by value.
+#[derive(Debug)]
+pub struct IntoIter(std::vec::IntoIter<(String, Value)>);
+
+impl Iterator for IntoIter {
+    type Item = (String, Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for IntoIter {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back()
+    }
+}
+
+impl ExactSizeIterator for IntoIter {}
+
+impl IntoIterator for Map {
+    type Item = (String, Value);
+    type IntoIter = IntoIter;
+
+    fn into_iter(self) -> IntoIter {
+        IntoIter(self.entries.into_iter())
+    }
+}
+
+impl<'a> IntoIterator for &'a Map {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Map {
+    type Item = (&'a String, &'a mut Value);
+    type IntoIter = IterMut<'a>;
+
+    fn into_iter(self) -> IterMut<'a> {
+        self.iter_mut()
+    }
+}
+
+impl Extend<(String, Value)> for Map {
+    fn extend<I: IntoIterator<Item = (String, Value)>>(&mut self, items: I) {
+        for (key, value) in items {
+            self.insert(key, value);
+        }
+    }
+}
+
+impl FromIterator<(String, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(items: I) -> Map {
+        let items = items.into_iter();
+        let mut map = Map::with_capacity(items.size_hint().0);
+        map.extend(items);
+        map
+    }
+}
+
+impl<const N: usize> From<[(String, Value); N]> for Map {
+    fn from(items: [(String, Value); N]) -> Map {
+        items.into_iter().collect()
+    }
+}
+
+impl std::ops::Index<&str> for Map {
+    type Output = Value;
+
+    /// The value of `key`, which must be present.
+    fn index(&self, key: &str) -> &Value {
+        match self.get(key) {
+            Some(value) => value,
+            None => panic!("no key `{key}` in the map"),
+        }
+    }
+}
+
+/// Equal when both hold the same keys with equal values, in any order.
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(key, value)| other.get(key) == Some(value))
+    }
+}
+
+impl fmt::Debug for Map {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered(n: usize) -> Map {
+        (0..n)
+            .map(|i| (format!("key-{i}"), Value::Int(i as i64)))
+            .collect()
+    }
+
+    #[test]
+    fn small_and_large_maps_answer_alike() {
+        for n in [0, 1, INDEX_AT, INDEX_AT + 1, 200] {
+            let mut map = numbered(n);
+            assert_eq!(map.len(), n);
+            assert_eq!(map.index.is_some(), n > INDEX_AT, "index at {n}");
+            for i in 0..n {
+                assert_eq!(map.get(&format!("key-{i}")), Some(&Value::Int(i as i64)));
+                assert_eq!(map.get_index_of(&format!("key-{i}")), Some(i));
+            }
+            assert_eq!(map.get("absent"), None);
+
+            // Removing shifts the later entries and keeps lookups right.
+            if n > 1 {
+                assert_eq!(map.shift_remove("key-0"), Some(Value::Int(0)));
+                assert_eq!(map.get_index_of("key-1"), Some(0));
+                assert_eq!(
+                    map.get(&format!("key-{}", n - 1)),
+                    Some(&Value::Int(n as i64 - 1))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn insert_keeps_the_first_place_and_returns_the_old_value() {
+        let mut map = numbered(3);
+        assert_eq!(
+            map.insert("key-0".to_owned(), Value::from("new")),
+            Some(Value::Int(0))
+        );
+        let keys: Vec<&String> = map.keys().collect();
+        assert_eq!(keys, ["key-0", "key-1", "key-2"]);
+        assert_eq!(map["key-0"], Value::from("new"));
+    }
+
+    #[test]
+    fn entries_insert_or_update_in_place() {
+        let mut map = numbered(INDEX_AT);
+        map.entry("key-1".to_owned())
+            .and_modify(|v| *v = Value::Int(10));
+        map.entry("fresh".to_owned()).or_insert(Value::Bool(true));
+        *map.entry("counter".to_owned())
+            .or_insert_with(|| Value::Int(0)) = Value::Int(5);
+        assert_eq!(map["key-1"], Value::Int(10));
+        assert_eq!(map["fresh"], Value::Bool(true));
+        assert_eq!(map["counter"], Value::Int(5));
+        assert!(
+            map.index.is_some(),
+            "growing past the threshold builds the index"
+        );
+        assert_eq!(map.get_index_of("counter"), Some(INDEX_AT + 1));
+    }
+
+    #[test]
+    fn equality_ignores_order() {
+        let forward = numbered(20);
+        let backward: Map = numbered(20).into_iter().rev().collect();
+        assert_eq!(forward, backward);
+        let mut different = numbered(20);
+        different.insert("key-3".to_owned(), Value::Null);
+        assert_ne!(forward, different);
+    }
+
+    #[test]
+    fn retain_and_sort_keep_the_index_right() {
+        let mut map = numbered(30);
+        map.retain(|k, _| k.ends_with('1'));
+        let keys: Vec<&String> = map.keys().collect();
+        assert_eq!(keys, ["key-1", "key-11", "key-21"]);
+        assert_eq!(map.get("key-21"), Some(&Value::Int(21)));
+
+        let mut map = numbered(30);
+        map.sort_keys();
+        assert_eq!(map.first().map(|(k, _)| k.as_str()), Some("key-0"));
+        assert_eq!(map.get_index_of("key-10"), Some(2));
+        assert_eq!(map.get("key-29"), Some(&Value::Int(29)));
+    }
+}
