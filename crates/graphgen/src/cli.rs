@@ -109,7 +109,7 @@ pub fn options(cli: &Cli) -> GenerateOptions {
     let mut options = GenerateOptions::new(cli.root.clone(), cli.params.clone());
     options.strict = cli.strict;
     options.overrides = Map::from_iter([(
-        "target-kinds".to_owned(),
+        "target-kinds",
         Value::str_list(cli.target_kinds.iter().cloned()),
     )]);
     options

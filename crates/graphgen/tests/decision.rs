@@ -101,10 +101,7 @@ fn default_run_writes_the_reference_artifacts() {
     let Value::Map(expected_set) = expected_set else {
         panic!("the target golden is an object");
     };
-    let expected_labels: Vec<Value> = expected_set
-        .keys()
-        .map(|label| Value::from(label.as_str()))
-        .collect();
+    let expected_labels: Vec<Value> = expected_set.keys().map(Value::from).collect();
     assert_eq!(targets, expected_labels);
 
     // parameters.yml holds the parameters the graph was made with.

@@ -375,7 +375,7 @@ mod tests {
     #[test]
     fn accepts_a_minimal_config_and_keeps_extra_keys() {
         let mut config = minimal();
-        config.insert("valid-stages".into(), Value::str_list(["a"]));
+        config.insert("valid-stages", Value::str_list(["a"]));
         let cfg =
             GraphConfig::from_value(Value::Map(config), Path::new("/x/taskcluster"), "/x".into())
                 .unwrap();
@@ -387,7 +387,7 @@ mod tests {
     #[test]
     fn rejects_an_unknown_priority() {
         let mut config = minimal();
-        config.insert("task-priority".into(), "urgent".into());
+        config.insert("task-priority", "urgent".into());
         let err =
             GraphConfig::from_value(Value::Map(config), Path::new("/x"), "/x".into()).unwrap_err();
         assert!(err.to_string().contains("task-priority"), "{err}");
@@ -396,10 +396,7 @@ mod tests {
     #[test]
     fn requires_at_least_one_repository() {
         let mut config = minimal();
-        config.insert(
-            "taskgraph".into(),
-            Value::Map(map! {"repositories" => map! {}}),
-        );
+        config.insert("taskgraph", Value::Map(map! {"repositories" => map! {}}));
         assert!(GraphConfig::from_value(Value::Map(config), Path::new("/x"), "/x".into()).is_err());
     }
 }

@@ -112,8 +112,7 @@ fn keyed_by_parts(value: &Value) -> Option<(&str, &Value)> {
         return None;
     }
     let (key, alternatives) = map.first()?;
-    key.starts_with("by-")
-        .then_some((key.as_str(), alternatives))
+    key.starts_with("by-").then_some((key, alternatives))
 }
 
 fn choose<'v>(

@@ -511,8 +511,8 @@ fn finish_description(
     name: &str,
     origin: Arc<Origin>,
 ) -> TaskDesc {
-    fields.insert("task-from".to_owned(), Value::from(task_from));
-    fields.insert("name".to_owned(), Value::from(name));
+    fields.insert("task-from", Value::from(task_from));
+    fields.insert("name", Value::from(name));
     TaskDesc::new(fields, origin)
 }
 
@@ -558,11 +558,11 @@ pub fn load_tasks(
     let mut config: Map = kind
         .config
         .iter()
-        .filter(|(key, _)| key.as_str() != "tasks")
-        .map(|(key, value)| (key.clone(), value.clone()))
+        .filter(|(key, _)| *key != "tasks")
+        .map(|(key, value)| (key, value.clone()))
         .collect();
     config.insert(
-        "transforms".to_owned(),
+        "transforms",
         Value::str_list(loaded.transforms.iter().cloned()),
     );
     let transform_config = TransformConfig::new(
@@ -934,7 +934,7 @@ mod error_tests {
         assert_eq!(fields["name"], Value::from("key"));
         assert_eq!(fields["task-from"], Value::from("kind.yml"));
         // Keys already present keep their place.
-        let keys: Vec<&String> = fields.keys().collect();
+        let keys: Vec<&str> = fields.keys().collect();
         assert_eq!(keys, ["name", "task-from", "other"]);
     }
 }

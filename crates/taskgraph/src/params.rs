@@ -127,45 +127,45 @@ fn base_defaults(ctx: &DefaultsContext<'_>) -> Result<Map> {
     let now = chrono::Utc::now().timestamp();
 
     let mut d = Map::default();
-    d.insert("base_repository".into(), facts.url.clone().into());
-    d.insert("base_ref".into(), "".into());
-    d.insert("base_rev".into(), "".into());
-    d.insert("build_date".into(), Value::Int(now));
-    d.insert("build_number".into(), Value::Int(1));
-    d.insert("do_not_optimize".into(), Value::List(vec![]));
-    d.insert("enable_always_target".into(), true.into());
-    d.insert("existing_tasks".into(), Value::Map(Map::default()));
-    d.insert("files_changed".into(), Value::str_list(facts.changed_files));
-    d.insert("filters".into(), Value::str_list(["target_tasks_method"]));
+    d.insert("base_repository", facts.url.clone().into());
+    d.insert("base_ref", "".into());
+    d.insert("base_rev", "".into());
+    d.insert("build_date", Value::Int(now));
+    d.insert("build_number", Value::Int(1));
+    d.insert("do_not_optimize", Value::List(vec![]));
+    d.insert("enable_always_target", true.into());
+    d.insert("existing_tasks", Value::Map(Map::default()));
+    d.insert("files_changed", Value::str_list(facts.changed_files));
+    d.insert("filters", Value::str_list(["target_tasks_method"]));
     d.insert(
-        "head_ref".into(),
+        "head_ref",
         facts
             .branch
             .unwrap_or_else(|| facts.head_rev.clone())
             .into(),
     );
-    d.insert("head_repository".into(), facts.url.into());
-    d.insert("head_rev".into(), facts.head_rev.into());
-    d.insert("head_tag".into(), "".into());
-    d.insert("level".into(), "3".into());
+    d.insert("head_repository", facts.url.into());
+    d.insert("head_rev", facts.head_rev.into());
+    d.insert("head_tag", "".into());
+    d.insert("level", "3".into());
     d.insert(
-        "moz_build_date".into(),
+        "moz_build_date",
         chrono::Local::now()
             .format("%Y%m%d%H%M%S")
             .to_string()
             .into(),
     );
-    d.insert("next_version".into(), Value::Null);
-    d.insert("optimize_strategies".into(), Value::Null);
-    d.insert("optimize_target_tasks".into(), true.into());
-    d.insert("owner".into(), "nobody@mozilla.com".into());
-    d.insert("project".into(), facts.project.into());
-    d.insert("pushdate".into(), Value::Int(now));
-    d.insert("pushlog_id".into(), "0".into());
-    d.insert("repository_type".into(), facts.tool.into());
-    d.insert("target_tasks_method".into(), "default".into());
-    d.insert("tasks_for".into(), "".into());
-    d.insert("version".into(), read_version(ctx.repo_root).into());
+    d.insert("next_version", Value::Null);
+    d.insert("optimize_strategies", Value::Null);
+    d.insert("optimize_target_tasks", true.into());
+    d.insert("owner", "nobody@mozilla.com".into());
+    d.insert("project", facts.project.into());
+    d.insert("pushdate", Value::Int(now));
+    d.insert("pushlog_id", "0".into());
+    d.insert("repository_type", facts.tool.into());
+    d.insert("target_tasks_method", "default".into());
+    d.insert("tasks_for", "".into());
+    d.insert("version", read_version(ctx.repo_root).into());
     Ok(d)
 }
 
@@ -265,7 +265,7 @@ impl Parameters {
             None => (Map::default(), None),
         };
         for (key, value) in &options.overrides {
-            values.insert(key.clone(), value.clone());
+            values.insert(key, value.clone());
         }
         if !options.strict {
             fill_defaults(&mut values, &options.repo_root, schema)?;
@@ -499,7 +499,7 @@ mod tests {
         };
 
         let mut values = full();
-        values.insert("level".into(), Value::Int(3));
+        values.insert("level", Value::Int(3));
         let path = write(
             dir.path(),
             "p.json",
@@ -510,7 +510,7 @@ mod tests {
         assert!(err.to_string().contains("p.json"), "{err}");
 
         let mut values = full();
-        values.insert("surprise".into(), Value::Int(3));
+        values.insert("surprise", Value::Int(3));
         let path = write(
             dir.path(),
             "q.json",
@@ -584,24 +584,21 @@ mod tests {
             params.file_url("taskcluster/kinds/build", true).unwrap(),
             "https://github.com/demo/demo/blob/abc/taskcluster/kinds/build"
         );
-        values.insert(
-            "head_repository".into(),
-            "git@github.com:demo/demo.git".into(),
-        );
+        values.insert("head_repository", "git@github.com:demo/demo.git".into());
         assert_eq!(
             Parameters::from_map(values.clone())
                 .file_url("x", false)
                 .unwrap(),
             "https://github.com/demo/demo/raw/abc/x"
         );
-        values.insert("head_repository".into(), "https://gitlab.com/demo".into());
+        values.insert("head_repository", "https://gitlab.com/demo".into());
         assert!(Parameters::from_map(values).file_url("x", true).is_err());
     }
 
     #[test]
     fn empty_filters_get_the_default_filter() {
         let mut values = full();
-        values.insert("filters".into(), Value::List(vec![]));
+        values.insert("filters", Value::List(vec![]));
         let mut params = Parameters::from_map(values);
         params.default_empty_filters();
         assert_eq!(
@@ -610,7 +607,7 @@ mod tests {
         );
 
         let mut values = full();
-        values.insert("filters".into(), Value::str_list(["a", "b"]));
+        values.insert("filters", Value::str_list(["a", "b"]));
         let mut params = Parameters::from_map(values);
         params.default_empty_filters();
         assert_eq!(params.get("filters"), Some(&Value::str_list(["a", "b"])));
@@ -619,9 +616,9 @@ mod tests {
     #[test]
     fn is_try_matches_the_reference() {
         let mut values = full();
-        values.insert("tasks_for".into(), "github-pull-request".into());
+        values.insert("tasks_for", "github-pull-request".into());
         assert!(Parameters::from_map(values.clone()).is_try());
-        values.insert("tasks_for".into(), "github-pull-request-untrusted".into());
+        values.insert("tasks_for", "github-pull-request-untrusted".into());
         assert!(!Parameters::from_map(values.clone()).is_try());
         assert!(Parameters::from_map(values).is_pull_request());
     }

@@ -48,7 +48,7 @@ impl Task {
             None => return Err(Error::transform("the task has no `description`").in_task(&label)),
         };
         let mut attributes = take_map(&mut desc, "attributes")?.unwrap_or_default();
-        attributes.insert("kind".to_owned(), Value::from(kind));
+        attributes.insert("kind", Value::from(kind));
         let task = take_map(&mut desc, "task")?
             .ok_or_else(|| Error::transform("the task has no `task` definition"))?;
         let optimization = desc.shift_remove("optimization").unwrap_or(Value::Null);
@@ -75,9 +75,9 @@ impl Task {
     /// named edges, which replace the task's own in every graph output).
     pub fn to_json(&self, dependencies: &IndexMap<&str, &str>) -> Value {
         let mut out = Map::with_capacity(10);
-        out.insert("attributes".into(), Value::Map(self.attributes.clone()));
+        out.insert("attributes", Value::Map(self.attributes.clone()));
         out.insert(
-            "dependencies".into(),
+            "dependencies",
             Value::Map(
                 dependencies
                     .iter()
@@ -85,21 +85,21 @@ impl Task {
                     .collect(),
             ),
         );
-        out.insert("description".into(), Value::from(self.description.as_str()));
+        out.insert("description", Value::from(self.description.as_str()));
         out.insert(
-            "if_dependencies".into(),
+            "if_dependencies",
             Value::str_list(self.if_dependencies.iter().cloned()),
         );
-        out.insert("kind".into(), Value::from(self.kind.as_str()));
-        out.insert("label".into(), Value::from(self.label.as_str()));
-        out.insert("optimization".into(), self.optimization.clone());
+        out.insert("kind", Value::from(self.kind.as_str()));
+        out.insert("label", Value::from(self.label.as_str()));
+        out.insert("optimization", self.optimization.clone());
         out.insert(
-            "soft_dependencies".into(),
+            "soft_dependencies",
             Value::str_list(self.soft_dependencies.iter().cloned()),
         );
-        out.insert("task".into(), Value::Map(self.task.clone()));
+        out.insert("task", Value::Map(self.task.clone()));
         if let Some(task_id) = &self.task_id {
-            out.insert("task_id".into(), Value::from(task_id.as_str()));
+            out.insert("task_id", Value::from(task_id.as_str()));
         }
         Value::Map(out)
     }
@@ -167,7 +167,7 @@ fn take_dependencies(desc: &mut Map) -> Result<IndexMap<String, String>> {
     };
     deps.into_iter()
         .map(|(name, label)| match label {
-            Value::Str(label) => Ok((name, label)),
+            Value::Str(label) => Ok((name.into_string(), label)),
             other => Err(field_error(
                 &format!("dependencies.{name}"),
                 "a task label",
@@ -216,7 +216,7 @@ mod tests {
         let desc = map! {"label" => "a", "description" => "", "task" => map! {}};
         let task = Task::from_description("k", desc).unwrap();
         let json = task.to_json(&IndexMap::new());
-        let keys: Vec<&str> = json.as_map().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = json.as_map().unwrap().keys().collect();
         assert_eq!(
             keys,
             [

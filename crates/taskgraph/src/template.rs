@@ -265,7 +265,7 @@ pub(crate) mod test_kind {
     /// A task of another kind, with these attributes.
     pub(crate) fn upstream(kind: &str, label: &str, attributes: Map) -> Task {
         let mut attributes = attributes;
-        attributes.insert("kind".to_owned(), Value::from(kind));
+        attributes.insert("kind", Value::from(kind));
         Task {
             kind: kind.to_owned(),
             label: label.to_owned(),
@@ -398,12 +398,7 @@ mod tests {
     #[test]
     fn default_keys_keep_their_position() {
         let merged = merge(&[&m(map! {"a" => 1, "b" => 2}), &m(map! {"c" => 3, "a" => 4})]);
-        let keys: Vec<&str> = merged
-            .as_map()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = merged.as_map().unwrap().keys().collect();
         assert_eq!(keys, ["a", "b", "c"]);
     }
 

@@ -224,7 +224,11 @@ fn compute_repo_configs(
         .ok_or("config.yml has no `taskgraph.repositories`")?;
 
     let current = if repositories.len() == 1 {
-        repositories.keys().next().cloned().unwrap_or_default()
+        repositories
+            .keys()
+            .next()
+            .map(str::to_owned)
+            .unwrap_or_default()
     } else {
         current_repository(repositories, params)?
     };
@@ -260,9 +264,9 @@ fn compute_repo_configs(
         }
         let field = |key: &str| repo.get(key).and_then(Value::as_str).map(str::to_owned);
         configs.insert(
-            prefix.clone(),
+            prefix.to_owned(),
             RepoConfig {
-                prefix: prefix.clone(),
+                prefix: prefix.to_owned(),
                 name: field("name").unwrap_or_default(),
                 base_repository: field("default-repository"),
                 head_repository: field("default-repository"),
@@ -288,11 +292,11 @@ fn current_repository(repositories: &Map, params: &Parameters) -> Result<String,
         let matched =
             crate::keyed_by::python_re_match(regex, project).map_err(|e| e.to_string())?;
         if matched {
-            matching.push(prefix.clone());
+            matching.push(prefix.to_owned());
         }
     }
     match matching.as_slice() {
-        [one] => Ok(one.clone()),
+        [one] => Ok((*one).to_owned()),
         _ => Err(format!(
             "Couldn't find repository matching project `{project}`"
         )),

@@ -14,7 +14,7 @@ use std::fmt;
 
 mod map;
 
-pub use map::{Entry, Map};
+pub use map::{Entry, Key, Map};
 
 /// One node of a task description or of any other YAML/JSON document.
 #[derive(Clone, Debug, Default)]

@@ -65,7 +65,7 @@ fn unique_treeherder_symbols(tasks: &[&Task]) -> Result<()> {
         let Some(treeherder) = task.task.get("extra").and_then(|e| e.get("treeherder")) else {
             continue;
         };
-        let collections: Vec<&String> = treeherder
+        let collections: Vec<&str> = treeherder
             .get("collection")
             .and_then(Value::as_map)
             .map(|c| c.keys().collect())
@@ -82,7 +82,7 @@ fn unique_treeherder_symbols(tasks: &[&Task]) -> Result<()> {
         let symbol = text(treeherder.get("symbol"));
         let key = (
             platform.clone(),
-            (*collection).clone(),
+            (*collection).to_owned(),
             group.clone(),
             symbol.clone(),
         );

@@ -334,7 +334,7 @@ mod tests {
             loaded["m"],
             Value::Map(map! {"x" => 10, "z" => 3, "y" => 20})
         );
-        let keys: Vec<&String> = loaded["m"].as_map().unwrap().keys().collect();
+        let keys: Vec<&str> = loaded["m"].as_map().unwrap().keys().collect();
         assert_eq!(keys, ["x", "z", "y"]);
     }
 

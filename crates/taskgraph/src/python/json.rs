@@ -339,7 +339,7 @@ impl<'v, S: Sink> Emitter<'v, S> {
         }
 
         let mut entries = self.take_scratch();
-        entries.extend(map.iter().map(|(k, v)| (k.as_str(), v)));
+        entries.extend(map.iter());
         if self.style.sort_keys {
             entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
         }

@@ -193,9 +193,9 @@ pub fn add_optimization(
         index_paths.push(Value::from(pr_route.as_str()));
     }
     desc.insert(
-        "optimization".to_owned(),
+        "optimization",
         Value::Map(Map::from_iter([(
-            "index-search".to_owned(),
+            "index-search",
             Value::List(index_paths.clone()),
         )])),
     );
@@ -214,11 +214,11 @@ pub fn add_optimization(
     }
 
     let cached = Map::from_iter([
-        ("type".to_owned(), Value::from(cache_type)),
-        ("name".to_owned(), Value::from(cache_name)),
-        ("digest".to_owned(), Value::from(digest.as_str())),
+        ("type", Value::from(cache_type)),
+        ("name", Value::from(cache_name)),
+        ("digest", Value::from(digest.as_str())),
     ]);
-    map_entry(desc, "attributes").insert("cached_task".to_owned(), Value::Map(cached));
+    map_entry(desc, "attributes").insert("cached_task", Value::Map(cached));
 
     let index_paths = index_paths.iter().map(py_str).collect();
     Ok(DigestRecord {

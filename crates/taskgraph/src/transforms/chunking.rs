@@ -56,8 +56,8 @@ fn chunk_tasks(_config: &TransformConfig<'_>, mut task: TaskDesc) -> Result<Vec<
         })?;
         let mut subtask = task.clone();
         let subs = Map::from_iter([
-            ("this_chunk".to_owned(), Value::Int(this_chunk)),
-            ("total_chunks".to_owned(), total_value.clone()),
+            ("this_chunk", Value::Int(this_chunk)),
+            ("total_chunks", total_value.clone()),
         ]);
         map_entry(&mut subtask.fields, "attributes").extend(subs.clone());
         for field in fields {

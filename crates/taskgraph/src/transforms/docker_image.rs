@@ -93,7 +93,10 @@ impl ImageEntry {
         let definition = take_str("definition").unwrap_or_else(|| name.clone());
         let parent = take_str("parent");
         let args = match fields.shift_remove("args") {
-            Some(Value::Map(args)) => args.iter().map(|(k, v)| (k.clone(), py_str(v))).collect(),
+            Some(Value::Map(args)) => args
+                .iter()
+                .map(|(k, v)| (k.to_owned(), py_str(v)))
+                .collect(),
             _ => Vec::new(),
         };
         let packages = fields
@@ -153,7 +156,7 @@ fn image_task(
 
     let mut desc = description(config, &image, &hash, &build_args)?;
     if let Some(symbol) = &image.symbol {
-        desc.insert("treeherder".to_owned(), treeherder(symbol));
+        desc.insert("treeherder", treeherder(symbol));
     }
     add_dependencies(&mut desc, &image);
     if image.cache {
@@ -163,11 +166,11 @@ fn image_task(
             Value::from(format!("image-builder-image:{IMAGE_BUILDER_IMAGE}")),
         ];
         desc.insert(
-            "cache".to_owned(),
+            "cache",
             Value::Map(Map::from_iter([
-                ("type".to_owned(), Value::from(CACHE_TYPE)),
-                ("name".to_owned(), Value::from(image.name.as_str())),
-                ("digest-data".to_owned(), Value::List(digest_data)),
+                ("type", Value::from(CACHE_TYPE)),
+                ("name", Value::from(image.name.as_str())),
+                ("digest-data", Value::List(digest_data)),
             ])),
         );
     }
@@ -198,77 +201,68 @@ fn description(
     let name = image.name.as_str();
 
     let env = Map::from_iter([
-        ("CONTEXT_TASK_ID".to_owned(), task_reference("<decision>")),
+        ("CONTEXT_TASK_ID", task_reference("<decision>")),
         (
-            "CONTEXT_PATH".to_owned(),
+            "CONTEXT_PATH",
             Value::from(format!("public/docker-contexts/{name}.tar.gz")),
         ),
-        ("HASH".to_owned(), Value::from(hash)),
-        ("PROJECT".to_owned(), param("project")),
-        ("IMAGE_NAME".to_owned(), Value::from(name)),
-        (
-            "DOCKER_IMAGE_ZSTD_LEVEL".to_owned(),
-            Value::from(zstd_level),
-        ),
-        ("DOCKER_BUILD_ARGS".to_owned(), task_reference(build_args)),
-        ("VCS_BASE_REPOSITORY".to_owned(), param("base_repository")),
-        ("VCS_HEAD_REPOSITORY".to_owned(), param("head_repository")),
-        ("VCS_HEAD_REV".to_owned(), param("head_rev")),
-        ("VCS_REPOSITORY_TYPE".to_owned(), param("repository_type")),
+        ("HASH", Value::from(hash)),
+        ("PROJECT", param("project")),
+        ("IMAGE_NAME", Value::from(name)),
+        ("DOCKER_IMAGE_ZSTD_LEVEL", Value::from(zstd_level)),
+        ("DOCKER_BUILD_ARGS", task_reference(build_args)),
+        ("VCS_BASE_REPOSITORY", param("base_repository")),
+        ("VCS_HEAD_REPOSITORY", param("head_repository")),
+        ("VCS_HEAD_REV", param("head_rev")),
+        ("VCS_REPOSITORY_TYPE", param("repository_type")),
     ]);
     let artifact = Map::from_iter([
-        ("type".to_owned(), Value::from("file")),
-        ("path".to_owned(), Value::from("/workspace/image.tar.zst")),
-        ("name".to_owned(), Value::from("public/image.tar.zst")),
+        ("type", Value::from("file")),
+        ("path", Value::from("/workspace/image.tar.zst")),
+        ("name", Value::from("public/image.tar.zst")),
     ]);
     let worker = Map::from_iter([
-        ("implementation".to_owned(), Value::from("docker-worker")),
-        ("os".to_owned(), Value::from("linux")),
-        (
-            "artifacts".to_owned(),
-            Value::List(vec![Value::Map(artifact)]),
-        ),
-        ("env".to_owned(), Value::Map(env)),
-        ("chain-of-trust".to_owned(), Value::Bool(true)),
-        ("max-run-time".to_owned(), Value::Int(7200)),
-        ("docker-image".to_owned(), Value::from(IMAGE_BUILDER_IMAGE)),
+        ("implementation", Value::from("docker-worker")),
+        ("os", Value::from("linux")),
+        ("artifacts", Value::List(vec![Value::Map(artifact)])),
+        ("env", Value::Map(env)),
+        ("chain-of-trust", Value::Bool(true)),
+        ("max-run-time", Value::Int(7200)),
+        ("docker-image", Value::from(IMAGE_BUILDER_IMAGE)),
     ]);
     let attributes = Map::from_iter([
-        ("image_name".to_owned(), Value::from(name)),
-        ("artifact_prefix".to_owned(), Value::from("public")),
+        ("image_name", Value::from(name)),
+        ("artifact_prefix", Value::from("public")),
     ]);
 
     let mut desc = Map::from_iter([
+        ("label", Value::from(format!("docker-image-{name}"))),
         (
-            "label".to_owned(),
-            Value::from(format!("docker-image-{name}")),
-        ),
-        (
-            "description".to_owned(),
+            "description",
             Value::from(format!(
                 "Build the docker image {name} for use by dependent tasks"
             )),
         ),
-        ("attributes".to_owned(), Value::Map(attributes)),
-        ("always-target".to_owned(), Value::Bool(true)),
-        ("expires-after".to_owned(), expires),
-        ("scopes".to_owned(), Value::List(Vec::new())),
-        ("run-on-projects".to_owned(), Value::List(Vec::new())),
-        ("worker-type".to_owned(), Value::from("images")),
-        ("worker".to_owned(), Value::Map(worker)),
+        ("attributes", Value::Map(attributes)),
+        ("always-target", Value::Bool(true)),
+        ("expires-after", expires),
+        ("scopes", Value::List(Vec::new())),
+        ("run-on-projects", Value::List(Vec::new())),
+        ("worker-type", Value::from("images")),
+        ("worker", Value::Map(worker)),
     ]);
     if let Some(index) = &image.index {
-        desc.insert("index".to_owned(), index.clone());
+        desc.insert("index", index.clone());
     }
     Ok(desc)
 }
 
 fn treeherder(symbol: &str) -> Value {
     Value::Map(Map::from_iter([
-        ("symbol".to_owned(), Value::from(symbol)),
-        ("platform".to_owned(), Value::from("taskcluster-images/opt")),
-        ("kind".to_owned(), Value::from("other")),
-        ("tier".to_owned(), Value::Int(1)),
+        ("symbol", Value::from(symbol)),
+        ("platform", Value::from("taskcluster-images/opt")),
+        ("kind", Value::from("other")),
+        ("tier", Value::Int(1)),
     ]))
 }
 
@@ -282,22 +276,16 @@ fn add_dependencies(desc: &mut Map, image: &ImageEntry) {
         dependencies.insert(package.clone(), Value::from(format!("packages-{package}")));
     }
     if let Some(parent) = &image.parent {
-        dependencies.insert(
-            "parent".to_owned(),
-            Value::from(format!("docker-image-{parent}")),
-        );
+        dependencies.insert("parent", Value::from(format!("docker-image-{parent}")));
         if let Some(Value::Map(env)) = desc.get_mut("worker").and_then(|w| w.get_mut("env")) {
-            env.insert("PARENT_TASK_ID".to_owned(), task_reference("<parent>"));
+            env.insert("PARENT_TASK_ID", task_reference("<parent>"));
         }
     }
     if !dependencies.is_empty() {
-        desc.insert("dependencies".to_owned(), Value::Map(dependencies));
+        desc.insert("dependencies", Value::Map(dependencies));
     }
 }
 
 fn task_reference(text: &str) -> Value {
-    Value::Map(Map::from_iter([(
-        "task-reference".to_owned(),
-        Value::from(text),
-    )]))
+    Value::Map(Map::from_iter([("task-reference", Value::from(text))]))
 }

@@ -121,51 +121,48 @@ fn make_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         .map_or_else(|| "public".to_owned(), py_str);
 
     let mut env = output.env.clone();
-    env.insert("UPLOAD_DIR".to_owned(), Value::from(ARTIFACTS_DIR));
+    env.insert("UPLOAD_DIR", Value::from(ARTIFACTS_DIR));
 
     let mut attributes = match task.get("attributes") {
         Some(Value::Map(attributes)) => attributes.clone(),
         _ => Map::default(),
     };
     attributes.insert(
-        "fetch-artifact".to_owned(),
+        "fetch-artifact",
         Value::from(path::join(&artifact_prefix, &output.artifact_name)),
     );
     if let Some(alias) = task.get("fetch-alias").filter(|a| a.is_truthy()) {
-        attributes.insert("fetch-alias".to_owned(), alias.clone());
+        attributes.insert("fetch-alias", alias.clone());
     }
 
     let mut desc = Map::default();
-    desc.insert("attributes".to_owned(), Value::Map(attributes));
-    desc.insert("name".to_owned(), Value::from(name.as_str()));
+    desc.insert("attributes", Value::Map(attributes));
+    desc.insert("name", Value::from(name.as_str()));
     desc.insert(
-        "description".to_owned(),
+        "description",
         task.get("description").cloned().unwrap_or_default(),
     );
     desc.insert(
-        "expires-after".to_owned(),
+        "expires-after",
         task.get("expires-after")
             .cloned()
             .unwrap_or_else(|| default_expiry(config)),
     );
-    desc.insert("label".to_owned(), Value::from(format!("fetch-{name}")));
-    desc.insert("run-on-projects".to_owned(), Value::List(Vec::new()));
-    desc.insert("run".to_owned(), run_section(output.command.clone()));
-    desc.insert("worker-type".to_owned(), Value::from("images"));
-    desc.insert(
-        "worker".to_owned(),
-        worker_section(task, env, &artifact_prefix),
-    );
+    desc.insert("label", Value::from(format!("fetch-{name}")));
+    desc.insert("run-on-projects", Value::List(Vec::new()));
+    desc.insert("run", run_section(output.command.clone()));
+    desc.insert("worker-type", Value::from("images"));
+    desc.insert("worker", worker_section(task, env, &artifact_prefix));
     if config.graph_config.get("treeherder").is_some() {
-        desc.insert("treeherder".to_owned(), treeherder(&name));
+        desc.insert("treeherder", treeherder(&name));
     }
     if let Some(secret) = output.secret.as_deref().filter(|s| !s.is_empty()) {
         desc.insert(
-            "scopes".to_owned(),
+            "scopes",
             Value::List(vec![Value::from(format!("secrets:get:{secret}"))]),
         );
         if let Some(Value::Map(worker)) = desc.get_mut("worker") {
-            worker.insert("taskcluster-proxy".to_owned(), Value::Bool(true));
+            worker.insert("taskcluster-proxy", Value::Bool(true));
         }
     }
 
@@ -209,42 +206,37 @@ fn default_expiry(config: &TransformConfig<'_>) -> Value {
 
 fn run_section(command: Vec<String>) -> Value {
     Value::Map(Map::from_iter([
-        ("using".to_owned(), Value::from("run-task")),
-        ("checkout".to_owned(), Value::Bool(false)),
-        ("command".to_owned(), Value::str_list(command)),
+        ("using", Value::from("run-task")),
+        ("checkout", Value::Bool(false)),
+        ("command", Value::str_list(command)),
     ]))
 }
 
 fn worker_section(task: &TaskDesc, env: Map, artifact_prefix: &str) -> Value {
-    let image = task.get("docker-image").cloned().unwrap_or_else(|| {
-        Value::Map(Map::from_iter([(
-            "in-tree".to_owned(),
-            Value::from("fetch"),
-        )]))
-    });
+    let image = task
+        .get("docker-image")
+        .cloned()
+        .unwrap_or_else(|| Value::Map(Map::from_iter([("in-tree", Value::from("fetch"))])));
     let artifact = Map::from_iter([
-        ("type".to_owned(), Value::from("directory")),
-        ("name".to_owned(), Value::from(artifact_prefix)),
-        ("path".to_owned(), Value::from(ARTIFACTS_DIR)),
+        ("type", Value::from("directory")),
+        ("name", Value::from(artifact_prefix)),
+        ("path", Value::from(ARTIFACTS_DIR)),
     ]);
     Value::Map(Map::from_iter([
-        ("chain-of-trust".to_owned(), Value::Bool(true)),
-        ("docker-image".to_owned(), image),
-        ("env".to_owned(), Value::Map(env)),
-        ("max-run-time".to_owned(), Value::Int(900)),
-        (
-            "artifacts".to_owned(),
-            Value::List(vec![Value::Map(artifact)]),
-        ),
+        ("chain-of-trust", Value::Bool(true)),
+        ("docker-image", image),
+        ("env", Value::Map(env)),
+        ("max-run-time", Value::Int(900)),
+        ("artifacts", Value::List(vec![Value::Map(artifact)])),
     ]))
 }
 
 fn treeherder(name: &str) -> Value {
     Value::Map(Map::from_iter([
-        ("symbol".to_owned(), Value::from(join_symbol("Fetch", name))),
-        ("kind".to_owned(), Value::from("build")),
-        ("platform".to_owned(), Value::from("fetch/opt")),
-        ("tier".to_owned(), Value::Int(1)),
+        ("symbol", Value::from(join_symbol("Fetch", name))),
+        ("kind", Value::from("build")),
+        ("platform", Value::from("fetch/opt")),
+        ("tier", Value::Int(1)),
     ]))
 }
 
@@ -303,13 +295,10 @@ fn static_url(config: &TransformConfig<'_>, _name: &str, fetch: &Map) -> Result<
         let sig_url = signature.get("sig-url").map(py_str).unwrap_or_default();
         let sig_url = crate::python::format_with(
             &sig_url,
-            &Map::from_iter([("url".to_owned(), Value::from(url.as_str()))]),
+            &Map::from_iter([("url", Value::from(url.as_str()))]),
         )
         .map_err(|e| e.at_field("fetch.gpg-signature.sig-url"))?;
-        env.insert(
-            "FETCH_GPG_KEY".to_owned(),
-            Value::from(gpg_key(config, signature)?),
-        );
+        env.insert("FETCH_GPG_KEY", Value::from(gpg_key(config, signature)?));
         command.extend([
             "--gpg-sig-url".to_owned(),
             sig_url,

@@ -176,7 +176,7 @@ fn group(deps: &[Arc<Task>], group_by: Option<&Value>) -> Result<Vec<Vec<Arc<Tas
         Some(Value::Str(name)) => (name.as_str(), None),
         Some(Value::Map(map)) if map.len() == 1 => {
             let (name, argument) = map.first().expect("one entry");
-            (name.as_str(), Some(argument))
+            (name, Some(argument))
         }
         Some(other) => {
             return Err(Error::transform(format!(
@@ -285,11 +285,11 @@ fn task_for_group(
 
     let attributes = map_entry(&mut new_task.fields, "attributes");
     attributes.insert(
-        "primary-kind-dependency".into(),
+        "primary-kind-dependency",
         Value::from(primary_kind.as_str()),
     );
     attributes.insert(
-        "primary-dependency-label".into(),
+        "primary-dependency-label",
         Value::from(primary.label.as_str()),
     );
 
@@ -303,7 +303,7 @@ fn task_for_group(
                 )));
             }
         };
-        new_task.fields.insert("name".to_owned(), Value::from(name));
+        new_task.fields.insert("name", Value::from(name));
     }
 
     if options.copy_attributes {
@@ -314,9 +314,7 @@ fn task_for_group(
             .unwrap_or_default();
         let mut attributes = primary.attributes.clone();
         attributes.extend(own);
-        new_task
-            .fields
-            .insert("attributes".to_owned(), Value::Map(attributes));
+        new_task.fields.insert("attributes", Value::Map(attributes));
     }
 
     if !options.fetches.is_empty() {

@@ -53,7 +53,7 @@ fn split_matrix(_config: &TransformConfig<'_>, mut task: TaskDesc) -> Result<Vec
             .into_iter()
             .map(str::to_owned)
             .collect(),
-        None => task.fields.keys().cloned().collect(),
+        None => task.fields.keys().map(str::to_owned).collect(),
     };
     let exclude: Vec<Map> = match matrix.shift_remove("exclude") {
         Some(Value::List(rules)) => rules
@@ -74,7 +74,7 @@ fn split_matrix(_config: &TransformConfig<'_>, mut task: TaskDesc) -> Result<Vec
     }
     for task in &mut tasks {
         if let Some(name) = &set_name {
-            task.fields.insert("name".to_owned(), name.clone());
+            task.fields.insert("name", name.clone());
         }
         // Without any axis the task is not copied, and the reference reads
         // `attributes.matrix` all the same: it must already be there.
@@ -107,7 +107,7 @@ fn expand(tasks: Vec<TaskDesc>, key: &str, values: &[Value], exclude: &[Map]) ->
                 .unwrap_or_default();
             new_task
                 .fields
-                .insert("name".to_owned(), Value::from(format!("{name}-{value}")));
+                .insert("name", Value::from(format!("{name}-{value}")));
 
             let matrix = map_entry(map_entry(&mut new_task.fields, "attributes"), "matrix");
             matrix.insert(key.to_owned(), value.clone());

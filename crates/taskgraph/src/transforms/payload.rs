@@ -65,7 +65,7 @@ pub fn register(registry: &mut Registry) {
             schema: payload_schema("invalid", vec![], true),
             build: |_, _, task_def| {
                 task_def.insert(
-                    "payload".into(),
+                    "payload",
                     Value::from("invalid task - should never be created"),
                 );
                 Ok(())
@@ -78,7 +78,7 @@ pub fn register(registry: &mut Registry) {
             PayloadBuilder {
                 schema: payload_schema(name, vec![], allow_any),
                 build: |_, _, task_def| {
-                    task_def.insert("payload".into(), Value::Map(Map::default()));
+                    task_def.insert("payload", Value::Map(Map::default()));
                     Ok(())
                 },
             },
@@ -248,32 +248,32 @@ fn build_docker_worker(
         ("taskcluster-proxy", "taskclusterProxy"),
     ] {
         if flag(worker, key) {
-            features.insert(feature.into(), Value::Bool(true));
+            features.insert(feature, Value::Bool(true));
         }
     }
     if flag(worker, "allow-ptrace") {
-        features.insert("allowPtrace".into(), Value::Bool(true));
+        features.insert("allowPtrace", Value::Bool(true));
         push_scope(task_def, Value::from("docker-worker:feature:allowPtrace"));
     }
     if flag(worker, "chain-of-trust") {
-        features.insert("chainOfTrust".into(), Value::Bool(true));
+        features.insert("chainOfTrust", Value::Bool(true));
     }
     if flag(worker, "docker-in-docker") {
-        features.insert("dind".into(), Value::Bool(true));
+        features.insert("dind", Value::Bool(true));
     }
 
     let env = map_entry(worker, "env");
     if needs_sccache {
-        features.insert("taskclusterProxy".into(), Value::Bool(true));
+        features.insert("taskclusterProxy", Value::Bool(true));
         let scope = format!(
             "assume:project:taskcluster:{}:level-{level}-sccache-buckets",
             config.graph_config.trust_domain()
         );
         push_scope(task_def, Value::from(scope));
-        env.insert("USE_SCCACHE".into(), Value::from("1"));
-        env.insert("SCCACHE_IDLE_TIMEOUT".into(), Value::from("0"));
+        env.insert("USE_SCCACHE", Value::from("1"));
+        env.insert("SCCACHE_IDLE_TIMEOUT", Value::from("0"));
     } else {
-        env.insert("SCCACHE_DISABLE".into(), Value::from("1"));
+        env.insert("SCCACHE_DISABLE", Value::from("1"));
     }
 
     for (key, capability) in [
@@ -281,7 +281,7 @@ fn build_docker_worker(
         ("loopback-video", "loopbackVideo"),
     ] {
         if flag(worker, key) {
-            map_entry(&mut capabilities, "devices").insert(capability.into(), Value::Bool(true));
+            map_entry(&mut capabilities, "devices").insert(capability, Value::Bool(true));
             push_scope(
                 task_def,
                 Value::from(format!("docker-worker:capability:device:{capability}")),
@@ -289,20 +289,20 @@ fn build_docker_worker(
         }
     }
     if flag(worker, "privileged") {
-        capabilities.insert("privileged".into(), Value::Bool(true));
+        capabilities.insert("privileged", Value::Bool(true));
         push_scope(task_def, Value::from("docker-worker:capability:privileged"));
     }
 
     // The task transform drops the worker section once the payload is
     // built, so what the payload carries over is moved, not copied.
     let mut payload = Map::with_capacity(10);
-    payload.insert("image".into(), image);
-    payload.insert("env".into(), worker.shift_remove("env").unwrap_or_default());
+    payload.insert("image", image);
+    payload.insert("env", worker.shift_remove("env").unwrap_or_default());
     if let Some(command) = worker.shift_remove("command") {
-        payload.insert("command".into(), command);
+        payload.insert("command", command);
     }
     if let Some(max_run_time) = worker.shift_remove("max-run-time") {
-        payload.insert("maxRunTime".into(), max_run_time);
+        payload.insert("maxRunTime", max_run_time);
     }
 
     let run_task = is_run_task(&payload)?;
@@ -313,12 +313,12 @@ fn build_docker_worker(
     }
     let mut on_exit = Map::default();
     if let Some(retry) = worker.shift_remove("retry-exit-status") {
-        on_exit.insert("retry".into(), retry);
+        on_exit.insert("retry", retry);
     }
     if let Some(purge) = worker.shift_remove("purge-caches-exit-status") {
-        on_exit.insert("purgeCaches".into(), purge);
+        on_exit.insert("purgeCaches", purge);
     }
-    payload.insert("onExitStatus".into(), Value::Map(on_exit));
+    payload.insert("onExitStatus", Value::Map(on_exit));
 
     if let Some(Value::List(artifacts)) = worker.get("artifacts") {
         let expires = task_def.get("expires").cloned().unwrap_or_default();
@@ -341,7 +341,7 @@ fn build_docker_worker(
                 Value::Map(entry),
             );
         }
-        payload.insert("artifacts".into(), Value::Map(out));
+        payload.insert("artifacts", Value::Map(out));
     }
 
     let skip_untrusted = config.params.is_try() || level == "1";
@@ -354,14 +354,11 @@ fn build_docker_worker(
             let mut mounts: Vec<String> = caches.values().map(py_str).collect();
             mounts.sort();
             map_entry(&mut payload, "env")
-                .insert("TASKCLUSTER_CACHES".into(), Value::from(mounts.join(";")));
+                .insert("TASKCLUSTER_CACHES", Value::from(mounts.join(";")));
         }
         payload.insert(
-            "cache".into(),
-            Value::Map(Map::from_iter([(
-                "task-reference".to_owned(),
-                Value::Map(caches),
-            )])),
+            "cache",
+            Value::Map(Map::from_iter([("task-reference", Value::Map(caches))])),
         );
     }
 
@@ -370,19 +367,18 @@ fn build_docker_worker(
         let mut volumes: Vec<String> = volumes.iter().map(py_str).collect();
         volumes.sort();
         map_entry(&mut payload, "env")
-            .insert("TASKCLUSTER_VOLUMES".into(), Value::from(volumes.join(";")));
+            .insert("TASKCLUSTER_VOLUMES", Value::from(volumes.join(";")));
     }
     if payload.get("cache").is_some_and(Value::is_truthy) && skip_untrusted {
-        map_entry(&mut payload, "env")
-            .insert("TASKCLUSTER_UNTRUSTED_CACHES".into(), Value::from("1"));
+        map_entry(&mut payload, "env").insert("TASKCLUSTER_UNTRUSTED_CACHES", Value::from("1"));
     }
     if !features.is_empty() {
-        payload.insert("features".into(), Value::Map(features));
+        payload.insert("features", Value::Map(features));
     }
     if !capabilities.is_empty() {
-        payload.insert("capabilities".into(), Value::Map(capabilities));
+        payload.insert("capabilities", Value::Map(capabilities));
     }
-    task_def.insert("payload".into(), Value::Map(payload));
+    task_def.insert("payload", Value::Map(payload));
 
     check_caches_are_volumes(task)
 }
@@ -408,10 +404,7 @@ fn docker_image(config: &TransformConfig<'_>, task: &mut Map) -> Result<Value> {
                     .at_field("dependencies"),
             );
         }
-        dependencies.insert(
-            "docker-image".into(),
-            Value::from(format!("docker-image-{name}")),
-        );
+        dependencies.insert("docker-image", Value::from(format!("docker-image-{name}")));
 
         let volumes = docker::volumes(config.graph_config, &name)
             .map_err(|e| e.at_field("worker.docker-image"))?;
@@ -429,22 +422,22 @@ fn docker_image(config: &TransformConfig<'_>, task: &mut Map) -> Result<Value> {
             worker_volumes.push(volume);
         }
         return Ok(Value::Map(Map::from_iter([
-            ("path".to_owned(), Value::from("public/image.tar.zst")),
+            ("path", Value::from("public/image.tar.zst")),
             (
-                "taskId".to_owned(),
+                "taskId",
                 Value::Map(Map::from_iter([(
-                    "task-reference".to_owned(),
+                    "task-reference",
                     Value::from("<docker-image>"),
                 )])),
             ),
-            ("type".to_owned(), Value::from("task-image")),
+            ("type", Value::from("task-image")),
         ])));
     }
     if let Some(namespace) = image.get("indexed") {
         return Ok(Value::Map(Map::from_iter([
-            ("path".to_owned(), Value::from("public/image.tar.zst")),
-            ("namespace".to_owned(), namespace.clone()),
-            ("type".to_owned(), Value::from("indexed-image")),
+            ("path", Value::from("public/image.tar.zst")),
+            ("namespace", namespace.clone()),
+            ("type", Value::from("indexed-image")),
         ])));
     }
     Err(Error::transform("unknown docker image type").at_field("worker.docker-image"))
@@ -512,7 +505,7 @@ fn docker_caches(
             entry_key(cache, "mount-point", "worker.caches")?.clone(),
         );
         let scope = Map::from_iter([(
-            "task-reference".to_owned(),
+            "task-reference",
             Value::from(format!("docker-worker:cache:{name}")),
         )]);
         scopes.push(Value::Map(scope));
@@ -572,38 +565,38 @@ fn build_generic_worker(
     let worker = worker_mut(task);
     let mut payload = Map::default();
     payload.insert(
-        "command".into(),
+        "command",
         worker.get("command").cloned().unwrap_or_default(),
     );
     payload.insert(
-        "maxRunTime".into(),
+        "maxRunTime",
         worker.get("max-run-time").cloned().unwrap_or_default(),
     );
 
     let mut on_exit = Map::default();
     if let Some(retry) = worker.get("retry-exit-status") {
-        on_exit.insert("retry".into(), retry.clone());
+        on_exit.insert("retry", retry.clone());
     }
     if let Some(purge) = worker.get("purge-caches-exit-status") {
-        on_exit.insert("purgeCaches".into(), purge.clone());
+        on_exit.insert("purgeCaches", purge.clone());
     }
     if worker.get("os").and_then(Value::as_str) == Some("windows") {
         // Interrupted processes on Windows: retry rather than fail.
         list_entry(&mut on_exit, "retry").extend([Value::Int(1073807364), Value::Int(3221225786)]);
     }
     if !on_exit.is_empty() {
-        payload.insert("onExitStatus".into(), Value::Map(on_exit));
+        payload.insert("onExitStatus", Value::Map(on_exit));
     }
 
     let env = map_entry(worker, "env");
     if needs_sccache {
-        env.insert("USE_SCCACHE".into(), Value::from("1"));
-        env.insert("SCCACHE_IDLE_TIMEOUT".into(), Value::from("0"));
+        env.insert("USE_SCCACHE", Value::from("1"));
+        env.insert("SCCACHE_IDLE_TIMEOUT", Value::from("0"));
     } else {
-        env.insert("SCCACHE_DISABLE".into(), Value::from("1"));
+        env.insert("SCCACHE_DISABLE", Value::from("1"));
     }
     if !env.is_empty() {
-        payload.insert("env".into(), Value::Map(env.clone()));
+        payload.insert("env", Value::Map(env.clone()));
     }
 
     let mut artifacts: Vec<Value> = Vec::new();
@@ -619,21 +612,21 @@ fn build_generic_worker(
             entry.insert(key.to_owned(), value.clone());
         }
         if let Some(name) = artifact.get("name") {
-            entry.insert("name".to_owned(), name.clone());
+            entry.insert("name", name.clone());
         }
         artifacts.push(Value::Map(entry));
     }
     if !artifacts.is_empty() {
-        payload.insert("artifacts".into(), Value::List(artifacts));
+        payload.insert("artifacts", Value::List(artifacts));
     }
 
     let mounts = generic_worker_mounts(config, worker, task_def)?;
     if !mounts.is_empty() {
-        payload.insert("mounts".into(), Value::List(mounts));
+        payload.insert("mounts", Value::List(mounts));
     }
 
     if let Some(groups) = worker.get("os-groups").filter(|g| g.is_truthy()) {
-        payload.insert("osGroups".into(), groups.clone());
+        payload.insert("osGroups", groups.clone());
         for group in groups.as_list().into_iter().flatten() {
             push_scope(
                 task_def,
@@ -647,20 +640,20 @@ fn build_generic_worker(
 
     let mut features = Map::default();
     if flag(worker, "chain-of-trust") {
-        features.insert("chainOfTrust".into(), Value::Bool(true));
+        features.insert("chainOfTrust", Value::Bool(true));
     }
     if flag(worker, "taskcluster-proxy") {
-        features.insert("taskclusterProxy".into(), Value::Bool(true));
+        features.insert("taskclusterProxy", Value::Bool(true));
     }
     if flag(worker, "run-as-administrator") {
-        features.insert("runAsAdministrator".into(), Value::Bool(true));
+        features.insert("runAsAdministrator", Value::Bool(true));
         push_scope(
             task_def,
             Value::from(format!("generic-worker:run-as-administrator:{worker_type}")),
         );
     }
     if flag(worker, "run-task-as-current-user") {
-        features.insert("runTaskAsCurrentUser".into(), Value::Bool(true));
+        features.insert("runTaskAsCurrentUser", Value::Bool(true));
         push_scope(
             task_def,
             Value::from(format!(
@@ -669,9 +662,9 @@ fn build_generic_worker(
         );
     }
     if !features.is_empty() {
-        payload.insert("features".into(), Value::Map(features));
+        payload.insert("features", Value::Map(features));
     }
-    task_def.insert("payload".into(), Value::Map(payload));
+    task_def.insert("payload", Value::Map(payload));
     Ok(())
 }
 
@@ -703,11 +696,11 @@ fn generic_worker_mounts(
                 task_def,
                 Value::from(format!("generic-worker:cache:{cache_name}")),
             );
-            mount.insert("cacheName".into(), Value::from(cache_name));
+            mount.insert("cacheName", Value::from(cache_name));
         }
         if let Some(Value::Map(content)) = mount.get_mut("content") {
             if let Some(task_id) = content.shift_remove("task-id") {
-                content.insert("taskId".into(), task_id);
+                content.insert("taskId", task_id);
             }
             if let Some(artifact) = content.get("artifact").map(py_str)
                 && !artifact.starts_with("public/")
@@ -745,16 +738,16 @@ fn build_beetmover(config: &TransformConfig<'_>, task: &mut Map, task_def: &mut 
     }
     let mut payload = Map::default();
     payload.insert(
-        "maxRunTime".into(),
+        "maxRunTime",
         worker.get("max-run-time").cloned().unwrap_or_default(),
     );
-    payload.insert("releaseProperties".into(), Value::Map(release_properties));
+    payload.insert("releaseProperties", Value::Map(release_properties));
     payload.insert(
-        "upload_date".into(),
+        "upload_date",
         config.params.get("build_date").cloned().unwrap_or_default(),
     );
     payload.insert(
-        "upstreamArtifacts".into(),
+        "upstreamArtifacts",
         worker
             .get("upstream-artifacts")
             .cloned()
@@ -766,10 +759,10 @@ fn build_beetmover(config: &TransformConfig<'_>, task: &mut Map, task_def: &mut 
         ("partner-public", "is_partner_repack_public"),
     ] {
         if let Some(value) = worker.get(key).filter(|v| v.is_truthy()) {
-            payload.insert(name.into(), value.clone());
+            payload.insert(name, value.clone());
         }
     }
-    task_def.insert("payload".into(), Value::Map(payload));
+    task_def.insert("payload", Value::Map(payload));
     Ok(())
 }
 
@@ -929,8 +922,8 @@ mod tests {
             Value::Map(task.task).get_path("payload.artifacts"),
             Some(&Value::List(vec![Value::Map(
                 crate::value::Map::from_iter([
-                    ("path".to_owned(), Value::from("out.log")),
-                    ("type".to_owned(), Value::from("file")),
+                    ("path", Value::from("out.log")),
+                    ("type", Value::from("file")),
                 ])
             )]))
         );

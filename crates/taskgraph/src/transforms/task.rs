@@ -160,16 +160,16 @@ fn set_implementation(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Resu
 
     let tags = task.map_entry("tags");
     tags.insert(
-        "worker-implementation".to_owned(),
+        "worker-implementation",
         Value::from(implementation.as_str()),
     );
     if let Some(os) = &os {
-        tags.insert("os".to_owned(), Value::from(os.as_str()));
+        tags.insert("os", Value::from(os.as_str()));
     }
     let worker = task.map_entry("worker");
-    worker.insert("implementation".to_owned(), Value::from(implementation));
+    worker.insert("implementation", Value::from(implementation));
     if let Some(os) = os {
-        worker.insert("os".to_owned(), Value::from(os));
+        worker.insert("os", Value::from(os));
     }
     Ok(())
 }
@@ -207,9 +207,7 @@ fn set_defaults(_config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()
             set("env", Value::Map(Map::default()));
             if let Some(Value::List(caches)) = worker.get_mut("caches") {
                 for cache in caches.iter_mut().filter_map(Value::as_map_mut) {
-                    cache
-                        .entry("skip-untrusted".to_owned())
-                        .or_insert(Value::Bool(false));
+                    cache.entry("skip-untrusted").or_insert(Value::Bool(false));
                 }
             }
         }
@@ -276,9 +274,7 @@ fn process_treeherder_metadata(config: &TransformConfig<'_>, task: &mut TaskDesc
             .ok_or_else(|| Error::schema("`extra` must be a mapping"))?;
         let th = treeherder_section(config, task, &merged)?;
         let platform = merged.get("platform").cloned().unwrap_or_default();
-        extra_map
-            .entry("treeherder-platform".to_owned())
-            .or_insert(platform);
+        extra_map.entry("treeherder-platform").or_insert(platform);
         map_entry(extra_map, "treeherder").extend(th);
 
         let (project, suffix) = treeherder_project(config);
@@ -293,8 +289,8 @@ fn process_treeherder_metadata(config: &TransformConfig<'_>, task: &mut TaskDesc
             .push(Value::from(route));
     }
 
-    task.fields.insert("routes".to_owned(), routes);
-    task.fields.insert("extra".to_owned(), extra);
+    task.fields.insert("routes", routes);
+    task.fields.insert("extra", extra);
     Ok(())
 }
 
@@ -311,14 +307,11 @@ fn treeherder_section(config: &TransformConfig<'_>, task: &TaskDesc, merged: &Ma
 
     let mut th = Map::default();
     th.insert(
-        "machine".into(),
-        Value::Map(Map::from_iter([(
-            "platform".to_owned(),
-            Value::from(machine),
-        )])),
+        "machine",
+        Value::Map(Map::from_iter([("platform", Value::from(machine))])),
     );
     th.insert(
-        "collection".into(),
+        "collection",
         Value::Map(Map::from_iter([(collection.to_owned(), Value::Bool(true))])),
     );
     let group_names = config
@@ -332,12 +325,12 @@ fn treeherder_section(config: &TransformConfig<'_>, task: &TaskDesc, merged: &Ma
             )
         })?;
     if group != "?" {
-        th.insert("groupSymbol".into(), Value::from(group.as_str()));
+        th.insert("groupSymbol", Value::from(group.as_str()));
         let name = group_names.get(&group).ok_or_else(|| {
             let from = format!("{}/{}", config.path, task.get("task-from").map(py_str).unwrap_or_default());
             Error::config(format!("Treeherder group {group} (from {from}) has no name; add it to taskcluster/config.yml"))
         })?;
-        th.insert("groupName".into(), name.clone());
+        th.insert("groupName", name.clone());
     }
     if symbol.chars().count() > 25 || group.chars().count() > 25 {
         return Err(Error::transform(format!(
@@ -345,15 +338,9 @@ fn treeherder_section(config: &TransformConfig<'_>, task: &TaskDesc, merged: &Ma
         ))
         .at_field("treeherder.symbol"));
     }
-    th.insert("symbol".into(), Value::from(symbol));
-    th.insert(
-        "jobKind".into(),
-        merged.get("kind").cloned().unwrap_or_default(),
-    );
-    th.insert(
-        "tier".into(),
-        merged.get("tier").cloned().unwrap_or_default(),
-    );
+    th.insert("symbol", Value::from(symbol));
+    th.insert("jobKind", merged.get("kind").cloned().unwrap_or_default());
+    th.insert("tier", merged.get("tier").cloned().unwrap_or_default());
     Ok(th)
 }
 
@@ -401,7 +388,7 @@ fn add_index_routes(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result
         Some("build_date") => build_date(),
         _ => rank,
     };
-    map_entry(task.map_entry("extra"), "index").insert("rank".to_owned(), rank);
+    map_entry(task.map_entry("extra"), "index").insert("rank", rank);
 
     if !index.is_truthy() {
         return Ok(());
@@ -453,18 +440,15 @@ fn add_generic_index_routes(config: &TransformConfig<'_>, task: &mut Map) -> Res
 
     let job_name = required("job-name")?;
     let mut subs = config.params.as_map().clone();
-    subs.insert("job-name".into(), job_name);
+    subs.insert("job-name", job_name);
+    subs.insert("build_date_long", Value::from(build_date_long(config)?));
+    subs.insert("product", product);
     subs.insert(
-        "build_date_long".into(),
-        Value::from(build_date_long(config)?),
-    );
-    subs.insert("product".into(), product);
-    subs.insert(
-        "trust-domain".into(),
+        "trust-domain",
         Value::from(config.graph_config.trust_domain()),
     );
     subs.insert(
-        "branch_rev".into(),
+        "branch_rev",
         Value::from(config.params.str_or_empty("head_rev")),
     );
 
@@ -484,14 +468,14 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
     let (provisioner, worker_type) =
         workers::provisioner_and_worker_type(graph_config, &worker_type, &level)?;
     task.fields.insert(
-        "worker-type".to_owned(),
+        "worker-type",
         Value::from(format!("{provisioner}/{worker_type}")),
     );
     let project = params.str_or_empty("project").to_owned();
 
     let scope_subs = Map::from_iter([
-        ("level".to_owned(), Value::from(level.as_str())),
-        ("project".to_owned(), Value::from(project.as_str())),
+        ("level", Value::from(level.as_str())),
+        ("project", Value::from(project.as_str())),
     ]);
     let mut scopes = Vec::new();
     for scope in task
@@ -516,7 +500,7 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         .task_id
         .clone()
         .unwrap_or_default();
-    extra.insert("parent".to_owned(), Value::from(parent));
+    extra.insert("parent", Value::from(parent));
 
     let expires = match task.get("expires-after") {
         Some(value) => value.clone(),
@@ -551,17 +535,11 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         Some(Value::Map(tags)) => tags,
         _ => Map::default(),
     };
-    tags.insert(
-        "createdForUser".into(),
-        Value::from(params.str_or_empty("owner")),
-    );
-    tags.insert("kind".into(), Value::from(config.kind));
-    tags.insert("label".into(), Value::from(label.as_str()));
-    tags.insert("project".into(), Value::from(project.as_str()));
-    tags.insert(
-        "trust-domain".into(),
-        Value::from(graph_config.trust_domain()),
-    );
+    tags.insert("createdForUser", Value::from(params.str_or_empty("owner")));
+    tags.insert("kind", Value::from(config.kind));
+    tags.insert("label", Value::from(label.as_str()));
+    tags.insert("project", Value::from(project.as_str()));
+    tags.insert("trust-domain", Value::from(graph_config.trust_domain()));
 
     let mut description = task.get("description").map(py_str).unwrap_or_default();
     if extra.get("treeherder").is_some_and(Value::is_truthy) {
@@ -572,39 +550,33 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         ));
     }
     let metadata = Map::from_iter([
-        ("description".to_owned(), Value::from(description)),
-        ("name".to_owned(), Value::from(label.as_str())),
-        (
-            "owner".to_owned(),
-            Value::from(params.str_or_empty("owner")),
-        ),
-        (
-            "source".to_owned(),
-            Value::from(params.file_url(config.path, true)?),
-        ),
+        ("description", Value::from(description)),
+        ("name", Value::from(label.as_str())),
+        ("owner", Value::from(params.str_or_empty("owner"))),
+        ("source", Value::from(params.file_url(config.path, true)?)),
     ]);
 
     let datestamp =
         |value: Value| Value::Map(Map::from_iter([("relative-datestamp".to_owned(), value)]));
     let mut task_def = Map::with_capacity(14);
-    task_def.insert("provisionerId".into(), Value::from(provisioner));
-    task_def.insert("workerType".into(), Value::from(worker_type));
+    task_def.insert("provisionerId", Value::from(provisioner));
+    task_def.insert("workerType", Value::from(worker_type));
     task_def.insert(
-        "routes".into(),
+        "routes",
         task.fields
             .shift_remove("routes")
             .unwrap_or(Value::List(Vec::new())),
     );
-    task_def.insert("created".into(), datestamp(Value::from("0 seconds")));
-    task_def.insert("deadline".into(), datestamp(deadline));
-    task_def.insert("expires".into(), datestamp(expires));
-    task_def.insert("scopes".into(), Value::List(scopes));
-    task_def.insert("metadata".into(), Value::Map(metadata));
-    task_def.insert("extra".into(), Value::Map(extra));
-    task_def.insert("tags".into(), Value::Map(tags));
-    task_def.insert("priority".into(), priority);
+    task_def.insert("created", datestamp(Value::from("0 seconds")));
+    task_def.insert("deadline", datestamp(deadline));
+    task_def.insert("expires", datestamp(expires));
+    task_def.insert("scopes", Value::List(scopes));
+    task_def.insert("metadata", Value::Map(metadata));
+    task_def.insert("extra", Value::Map(extra));
+    task_def.insert("tags", Value::Map(tags));
+    task_def.insert("priority", priority);
     if let Some(requires) = task.get("requires").filter(|r| r.is_truthy()) {
-        task_def.insert("requires".into(), requires.clone());
+        task_def.insert("requires", requires.clone());
     }
 
     let implementation = worker_str(task, "implementation").unwrap_or_default();
@@ -616,7 +588,7 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         && let Some(Value::Map(payload)) = task_def.get_mut("payload")
         && !payload.is_empty()
     {
-        map_entry(payload, "env").insert("MOZ_AUTOMATION".to_owned(), Value::from("1"));
+        map_entry(payload, "env").insert("MOZ_AUTOMATION", Value::from("1"));
     }
 
     let dependencies = task
@@ -625,23 +597,23 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         .unwrap_or(Value::Map(Map::default()));
     let if_dependencies = map_if_dependencies(task, &dependencies, &label)?;
     let mut built = Map::with_capacity(8);
-    built.insert("label".into(), Value::from(label));
+    built.insert("label", Value::from(label));
     built.insert(
-        "description".into(),
+        "description",
         task.fields.shift_remove("description").unwrap_or_default(),
     );
-    built.insert("task".into(), Value::Map(task_def));
-    built.insert("dependencies".into(), dependencies);
-    built.insert("if-dependencies".into(), if_dependencies);
+    built.insert("task", Value::Map(task_def));
+    built.insert("dependencies", dependencies);
+    built.insert("if-dependencies", if_dependencies);
     built.insert(
-        "soft-dependencies".into(),
+        "soft-dependencies",
         task.fields
             .shift_remove("soft-dependencies")
             .unwrap_or(Value::List(Vec::new())),
     );
-    built.insert("attributes".into(), Value::Map(attributes));
+    built.insert("attributes", Value::Map(attributes));
     built.insert(
-        "optimization".into(),
+        "optimization",
         task.fields.shift_remove("optimization").unwrap_or_default(),
     );
     task.fields = built;
@@ -683,28 +655,26 @@ fn run_on_attributes(task: &mut TaskDesc, label: &str) -> Result<Map> {
 
     let all = || Value::str_list(["all"]);
     attributes.insert(
-        "run_on_projects".into(),
+        "run_on_projects",
         task.get("run-on-projects").cloned().unwrap_or_else(all),
     );
     attributes.insert(
-        "run_on_tasks_for".into(),
+        "run_on_tasks_for",
         task.get("run-on-tasks-for").cloned().unwrap_or_else(all),
     );
     if let Some(branches) = task.get("run-on-git-branches").filter(|b| b.is_truthy()) {
-        attributes.insert("run_on_git_branches".into(), branches.clone());
+        attributes.insert("run_on_git_branches", branches.clone());
     }
     attributes.insert(
-        "always_target".into(),
+        "always_target",
         task.get("always-target").cloned().unwrap_or_default(),
     );
     match task.get("shipping-phase").filter(|p| !p.is_null()) {
         Some(phase) => {
-            attributes.insert("shipping_phase".into(), phase.clone());
+            attributes.insert("shipping_phase", phase.clone());
         }
         None => {
-            attributes
-                .entry("shipping_phase".to_owned())
-                .or_insert(Value::Null);
+            attributes.entry("shipping_phase").or_insert(Value::Null);
         }
     }
     Ok(attributes)
@@ -775,9 +745,8 @@ fn chain_of_trust(_config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<
             map_entry(map_entry(task_def, "extra"), "chainOfTrust"),
             "inputs",
         );
-        let reference =
-            Map::from_iter([("task-reference".to_owned(), Value::from("<docker-image>"))]);
-        inputs.insert("docker-image".to_owned(), Value::Map(reference));
+        let reference = Map::from_iter([("task-reference", Value::from("<docker-image>"))]);
+        inputs.insert("docker-image", Value::Map(reference));
     }
     Ok(())
 }
@@ -837,7 +806,7 @@ fn check_run_task_caches(config: &TransformConfig<'_>, task: &mut TaskDesc) -> R
         .get("task-reference")
         .unwrap_or(cache)
         .as_map()
-        .map(|m| m.keys().cloned().collect())
+        .map(|m| m.keys().map(str::to_owned).collect())
         .unwrap_or_default();
     let label = task.get("label").map(py_str).unwrap_or_default();
     let run_task = payload

@@ -79,8 +79,7 @@ fn render_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> 
     }
     subs.extend(params_context);
     if let Some(name) = task.fields.get("name") {
-        subs.entry("name".to_owned())
-            .or_insert_with(|| name.clone());
+        subs.entry("name").or_insert_with(|| name.clone());
     }
     substitute_fields(&mut task.fields, &fields, &subs)
 }
@@ -142,7 +141,10 @@ fn dict_update(subs: &mut Map, other: Value) -> Result<(), String> {
         let pair: Vec<Value> = match item {
             Value::List(pair) => pair,
             Value::Str(s) => s.chars().map(|c| Value::Str(c.to_string())).collect(),
-            Value::Map(map) => map.into_keys().map(Value::Str).collect(),
+            Value::Map(map) => map
+                .into_keys()
+                .map(|key| Value::Str(key.into_string()))
+                .collect(),
             _ => {
                 return Err(format!(
                     "TypeError: cannot convert dictionary update sequence element #{index} to a sequence"

@@ -45,7 +45,7 @@ fn image_dirs(graph_config: &GraphConfig) -> Result<&HashMap<String, PathBuf>> {
                         .unwrap_or(&name)
                         .to_owned();
                     let dir = docker_dir.join(definition);
-                    (name, dir)
+                    (name.into_string(), dir)
                 })
                 .collect())
         })

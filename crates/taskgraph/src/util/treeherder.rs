@@ -56,10 +56,10 @@ pub fn treeherder_defaults(kind: &str) -> Result<Map> {
     }
     let symbol = initials.to_uppercase();
     let mut defaults = Map::default();
-    defaults.insert("platform".into(), Value::from("default/opt"));
-    defaults.insert("tier".into(), Value::Int(1));
-    defaults.insert("kind".into(), Value::from(job_kind));
-    defaults.insert("symbol".into(), Value::from(symbol));
+    defaults.insert("platform", Value::from("default/opt"));
+    defaults.insert("tier", Value::Int(1));
+    defaults.insert("kind", Value::from(job_kind));
+    defaults.insert("symbol", Value::from(symbol));
     Ok(defaults)
 }
 

@@ -33,10 +33,7 @@ fn builtin_provisioner(alias: &str) -> Option<&'static str> {
 /// (exact, then regex, then `default`).
 fn alias_config(graph_config: &GraphConfig, alias: &str, item_name: &str) -> Result<Map> {
     let aliases = graph_config.worker_aliases().cloned().unwrap_or_default();
-    let keyed = Value::Map(Map::from_iter([(
-        "by-alias".to_owned(),
-        Value::Map(aliases),
-    )]));
+    let keyed = Value::Map(Map::from_iter([("by-alias", Value::Map(aliases))]));
     let attributes = [("alias", Value::from(alias))];
     match evaluate_keyed_by(&keyed, item_name, &attributes, KeyedByOptions::default())? {
         Value::Map(map) => Ok(map),
@@ -109,12 +106,9 @@ fn resolve_worker_type(
     }
     let config = alias_config(graph_config, alias, "graph_config.workers.aliases")?;
     let subs = Map::from_iter([
-        ("alias".to_owned(), Value::from(alias)),
-        ("level".to_owned(), Value::from(level)),
-        (
-            "trust-domain".to_owned(),
-            Value::from(graph_config.trust_domain()),
-        ),
+        ("alias", Value::from(alias)),
+        ("level", Value::from(level)),
+        ("trust-domain", Value::from(graph_config.trust_domain())),
     ]);
     let resolve = |field: &str| -> Result<String> {
         let value = config.get(field).cloned().unwrap_or(Value::Null);

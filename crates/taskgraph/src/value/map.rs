@@ -18,9 +18,14 @@
 use std::fmt;
 use std::hash::BuildHasher;
 
+use compact_str::CompactString;
 use hashbrown::HashTable;
 
 use super::Value;
+
+/// A map key: most keys are short names, stored inline without an
+/// allocation of their own.
+pub type Key = CompactString;
 
 /// Maps with more entries than this get a hash index.
 pub const INDEX_AT: usize = 12;
@@ -28,7 +33,7 @@ pub const INDEX_AT: usize = 12;
 /// An insertion-ordered map from strings to [`Value`]s.
 #[derive(Clone, Default)]
 pub struct Map {
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Key, Value)>,
     /// Positions in `entries` by key, for large maps only.
     index: Option<Box<HashTable<usize>>>,
 }
@@ -82,27 +87,28 @@ impl Map {
         self.get_index_of(key).map(|i| &mut self.entries[i].1)
     }
 
-    pub fn get_key_value(&self, key: &str) -> Option<(&String, &Value)> {
+    pub fn get_key_value(&self, key: &str) -> Option<(&str, &Value)> {
         self.get_index_of(key)
-            .map(|i| (&self.entries[i].0, &self.entries[i].1))
+            .map(|i| (self.entries[i].0.as_str(), &self.entries[i].1))
     }
 
     /// The entry at `position` in insertion order.
-    pub fn get_index(&self, position: usize) -> Option<(&String, &Value)> {
-        self.entries.get(position).map(|(k, v)| (k, v))
+    pub fn get_index(&self, position: usize) -> Option<(&str, &Value)> {
+        self.entries.get(position).map(|(k, v)| (k.as_str(), v))
     }
 
-    pub fn first(&self) -> Option<(&String, &Value)> {
+    pub fn first(&self) -> Option<(&str, &Value)> {
         self.get_index(0)
     }
 
-    pub fn last(&self) -> Option<(&String, &Value)> {
-        self.entries.last().map(|(k, v)| (k, v))
+    pub fn last(&self) -> Option<(&str, &Value)> {
+        self.entries.last().map(|(k, v)| (k.as_str(), v))
     }
 
     /// Sets `key` to `value`. A key already present keeps its place and
     /// its old value is returned, as with a Python dict.
-    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+    pub fn insert(&mut self, key: impl Into<Key>, value: Value) -> Option<Value> {
+        let key = key.into();
         match self.get_index_of(&key) {
             Some(position) => Some(std::mem::replace(&mut self.entries[position].1, value)),
             None => {
@@ -113,7 +119,7 @@ impl Map {
     }
 
     /// Appends an entry whose key is known to be absent.
-    fn push(&mut self, key: String, value: Value) -> usize {
+    fn push(&mut self, key: Key, value: Value) -> usize {
         let position = self.entries.len();
         if let Some(index) = &mut self.index {
             let entries = &self.entries;
@@ -137,7 +143,7 @@ impl Map {
     }
 
     /// Keeps the entries `keep` accepts.
-    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Value) -> bool) {
         let before = self.entries.len();
         self.entries.retain_mut(|(k, v)| keep(k, v));
         if self.index.is_some() && self.entries.len() != before {
@@ -161,9 +167,10 @@ impl Map {
     /// Sorts entries with `compare`.
     pub fn sort_by(
         &mut self,
-        mut compare: impl FnMut(&String, &Value, &String, &Value) -> std::cmp::Ordering,
+        mut compare: impl FnMut(&str, &Value, &str, &Value) -> std::cmp::Ordering,
     ) {
-        self.entries.sort_by(|a, b| compare(&a.0, &a.1, &b.0, &b.1));
+        self.entries
+            .sort_by(|a, b| compare(a.0.as_str(), &a.1, b.0.as_str(), &b.1));
         if self.index.is_some() {
             self.rebuild_index();
         }
@@ -183,7 +190,8 @@ impl Map {
     }
 
     /// The entry for `key`, to read, insert or update in place.
-    pub fn entry(&mut self, key: String) -> Entry<'_> {
+    pub fn entry(&mut self, key: impl Into<Key>) -> Entry<'_> {
+        let key = key.into();
         match self.get_index_of(&key) {
             Some(position) => Entry::Occupied(OccupiedEntry {
                 map: self,
@@ -201,15 +209,15 @@ impl Map {
         IterMut(self.entries.iter_mut())
     }
 
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
-        self.entries.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        self.entries.iter().map(|(k, _)| k.as_str())
     }
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
         self.entries.iter().map(|(_, v)| v)
     }
 
-    pub fn into_keys(self) -> impl DoubleEndedIterator<Item = String> + ExactSizeIterator {
+    pub fn into_keys(self) -> impl DoubleEndedIterator<Item = Key> + ExactSizeIterator {
         self.entries.into_iter().map(|(k, _)| k)
     }
 
@@ -242,7 +250,7 @@ pub struct OccupiedEntry<'a> {
 #[derive(Debug)]
 pub struct VacantEntry<'a> {
     map: &'a mut Map,
-    key: String,
+    key: Key,
 }
 
 impl<'a> Entry<'a> {
@@ -303,13 +311,13 @@ impl<'a> VacantEntry<'a> {
 
 /// Entries in insertion order.
 #[derive(Debug, Clone)]
-pub struct Iter<'a>(std::slice::Iter<'a, (String, Value)>);
+pub struct Iter<'a>(std::slice::Iter<'a, (Key, Value)>);
 
 impl<'a> Iterator for Iter<'a> {
-    type Item = (&'a String, &'a Value);
+    type Item = (&'a str, &'a Value);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(k, v)| (k, v))
+        self.0.next().map(|(k, v)| (k.as_str(), v))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -319,7 +327,7 @@ impl<'a> Iterator for Iter<'a> {
 
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.0.next_back().map(|(k, v)| (k, v))
+        self.0.next_back().map(|(k, v)| (k.as_str(), v))
     }
 }
 
@@ -327,13 +335,13 @@ impl ExactSizeIterator for Iter<'_> {}
 
 /// Entries in insertion order, values mutable.
 #[derive(Debug)]
-pub struct IterMut<'a>(std::slice::IterMut<'a, (String, Value)>);
+pub struct IterMut<'a>(std::slice::IterMut<'a, (Key, Value)>);
 
 impl<'a> Iterator for IterMut<'a> {
-    type Item = (&'a String, &'a mut Value);
+    type Item = (&'a str, &'a mut Value);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(k, v)| (&*k, v))
+        self.0.next().map(|(k, v)| (k.as_str(), v))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -343,7 +351,7 @@ impl<'a> Iterator for IterMut<'a> {
 
 impl DoubleEndedIterator for IterMut<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.0.next_back().map(|(k, v)| (&*k, v))
+        self.0.next_back().map(|(k, v)| (k.as_str(), v))
     }
 }
 
@@ -351,10 +359,10 @@ impl ExactSizeIterator for IterMut<'_> {}
 
 /// Entries in insertion order, by value.
 #[derive(Debug)]
-pub struct IntoIter(std::vec::IntoIter<(String, Value)>);
+pub struct IntoIter(std::vec::IntoIter<(Key, Value)>);
 
 impl Iterator for IntoIter {
-    type Item = (String, Value);
+    type Item = (Key, Value);
 
     fn next(&mut self) -> Option<Self::Item> {
         self.0.next()
@@ -374,7 +382,7 @@ impl DoubleEndedIterator for IntoIter {
 impl ExactSizeIterator for IntoIter {}
 
 impl IntoIterator for Map {
-    type Item = (String, Value);
+    type Item = (Key, Value);
     type IntoIter = IntoIter;
 
     fn into_iter(self) -> IntoIter {
@@ -383,7 +391,7 @@ impl IntoIterator for Map {
 }
 
 impl<'a> IntoIterator for &'a Map {
-    type Item = (&'a String, &'a Value);
+    type Item = (&'a str, &'a Value);
     type IntoIter = Iter<'a>;
 
     fn into_iter(self) -> Iter<'a> {
@@ -392,7 +400,7 @@ impl<'a> IntoIterator for &'a Map {
 }
 
 impl<'a> IntoIterator for &'a mut Map {
-    type Item = (&'a String, &'a mut Value);
+    type Item = (&'a str, &'a mut Value);
     type IntoIter = IterMut<'a>;
 
     fn into_iter(self) -> IterMut<'a> {
@@ -400,16 +408,16 @@ impl<'a> IntoIterator for &'a mut Map {
     }
 }
 
-impl Extend<(String, Value)> for Map {
-    fn extend<I: IntoIterator<Item = (String, Value)>>(&mut self, items: I) {
+impl<K: Into<Key>> Extend<(K, Value)> for Map {
+    fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, items: I) {
         for (key, value) in items {
             self.insert(key, value);
         }
     }
 }
 
-impl FromIterator<(String, Value)> for Map {
-    fn from_iter<I: IntoIterator<Item = (String, Value)>>(items: I) -> Map {
+impl<K: Into<Key>> FromIterator<(K, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(items: I) -> Map {
         let items = items.into_iter();
         let mut map = Map::with_capacity(items.size_hint().0);
         map.extend(items);
@@ -417,8 +425,8 @@ impl FromIterator<(String, Value)> for Map {
     }
 }
 
-impl<const N: usize> From<[(String, Value); N]> for Map {
-    fn from(items: [(String, Value); N]) -> Map {
+impl<K: Into<Key>, const N: usize> From<[(K, Value); N]> for Map {
+    fn from(items: [(K, Value); N]) -> Map {
         items.into_iter().collect()
     }
 }
@@ -488,11 +496,8 @@ mod tests {
     #[test]
     fn insert_keeps_the_first_place_and_returns_the_old_value() {
         let mut map = numbered(3);
-        assert_eq!(
-            map.insert("key-0".to_owned(), Value::from("new")),
-            Some(Value::Int(0))
-        );
-        let keys: Vec<&String> = map.keys().collect();
+        assert_eq!(map.insert("key-0", Value::from("new")), Some(Value::Int(0)));
+        let keys: Vec<&str> = map.keys().collect();
         assert_eq!(keys, ["key-0", "key-1", "key-2"]);
         assert_eq!(map["key-0"], Value::from("new"));
     }
@@ -500,11 +505,9 @@ mod tests {
     #[test]
     fn entries_insert_or_update_in_place() {
         let mut map = numbered(INDEX_AT);
-        map.entry("key-1".to_owned())
-            .and_modify(|v| *v = Value::Int(10));
-        map.entry("fresh".to_owned()).or_insert(Value::Bool(true));
-        *map.entry("counter".to_owned())
-            .or_insert_with(|| Value::Int(0)) = Value::Int(5);
+        map.entry("key-1").and_modify(|v| *v = Value::Int(10));
+        map.entry("fresh").or_insert(Value::Bool(true));
+        *map.entry("counter").or_insert_with(|| Value::Int(0)) = Value::Int(5);
         assert_eq!(map["key-1"], Value::Int(10));
         assert_eq!(map["fresh"], Value::Bool(true));
         assert_eq!(map["counter"], Value::Int(5));
@@ -521,7 +524,7 @@ mod tests {
         let backward: Map = numbered(20).into_iter().rev().collect();
         assert_eq!(forward, backward);
         let mut different = numbered(20);
-        different.insert("key-3".to_owned(), Value::Null);
+        different.insert("key-3", Value::Null);
         assert_ne!(forward, different);
     }
 
@@ -529,13 +532,13 @@ mod tests {
     fn retain_and_sort_keep_the_index_right() {
         let mut map = numbered(30);
         map.retain(|k, _| k.ends_with('1'));
-        let keys: Vec<&String> = map.keys().collect();
+        let keys: Vec<&str> = map.keys().collect();
         assert_eq!(keys, ["key-1", "key-11", "key-21"]);
         assert_eq!(map.get("key-21"), Some(&Value::Int(21)));
 
         let mut map = numbered(30);
         map.sort_keys();
-        assert_eq!(map.first().map(|(k, _)| k.as_str()), Some("key-0"));
+        assert_eq!(map.first().map(|(k, _)| k), Some("key-0"));
         assert_eq!(map.get_index_of("key-10"), Some(2));
         assert_eq!(map.get("key-29"), Some(&Value::Int(29)));
     }

@@ -15,6 +15,7 @@ use super::pystr::key_str;
 use super::resolve::{self, Tag};
 use super::{Mark, PositionTree, yaml_error};
 use crate::error::Result;
+use crate::value::Key;
 use crate::value::{Map, Timestamp, Value};
 
 /// Nesting deeper than this is refused rather than risking the stack.
@@ -168,19 +169,46 @@ impl<'a> Constructor<'a> {
         let mut map = Map::with_capacity(pairs.len());
         let mut keys = KeyTable::default();
         for &(key_id, value_id) in pairs.iter() {
-            let key = self.key(key_id, depth)?;
-            let name = keys.name_for(key);
+            // Most keys are plain strings: take their text as it is, with
+            // no value built for the key first.
+            let name: Key = match self.string_key(key_id, depth)? {
+                Some(text) => Key::from(text),
+                None => Key::from(keys.name_for(self.key(key_id, depth)?)),
+            };
 
-            let mut child = PositionTree::new(self.nodes[key_id].mark);
             // Keys of this mapping are at path length `depth + 1`.
             let record = positions.is_some() && depth + 1 < POSITION_DEPTH;
-            let value = self.value(value_id, depth + 1, record.then_some(&mut child))?;
-            if let Some(tree) = positions.as_deref_mut() {
-                tree.children.insert(name.clone(), child);
+            if record {
+                let mut child = PositionTree::new(self.nodes[key_id].mark);
+                let value = self.value(value_id, depth + 1, Some(&mut child))?;
+                if let Some(tree) = positions.as_deref_mut() {
+                    tree.children.insert(name.to_string(), child);
+                }
+                map.insert(name, value);
+            } else {
+                let value = self.value(value_id, depth + 1, None)?;
+                map.insert(name, value);
             }
-            map.insert(name, value);
         }
         Ok(Value::Map(map))
+    }
+
+    /// The text of a key that constructs to a string (a `=` key, or a
+    /// scalar tagged `str`), without building it; None for other keys.
+    fn string_key(&mut self, id: NodeId, depth: usize) -> Result<Option<&'a str>> {
+        let node = &self.nodes[id];
+        match node.tag {
+            Tag::Str | Tag::Value => {
+                self.budget = self.budget.checked_sub(1).ok_or_else(|| {
+                    yaml_error(
+                        "aliases expand the document to too many nodes",
+                        Some(node.mark),
+                    )
+                })?;
+                self.scalar_text(id, depth).map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 
     /// A mapping key, which must be a scalar (Python needs it hashable).

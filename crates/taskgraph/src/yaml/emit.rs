@@ -140,7 +140,7 @@ impl Emitter {
         Ok(())
     }
 
-    fn block_mapping(&mut self, entries: &[(&String, &Value)], depth: usize) -> Result<()> {
+    fn block_mapping(&mut self, entries: &[(&str, &Value)], depth: usize) -> Result<()> {
         let in_mapping = Context {
             mapping: true,
             ..Context::default()

@@ -166,10 +166,8 @@ fn rewrite_when_to_optimization(config: &TransformConfig<'_>, task: &mut TaskDes
     {
         files_changed.push(Value::from(format!("{}/{from}", config.path)));
     }
-    let optimization =
-        Map::from_iter([("skip-unless-changed".to_owned(), Value::List(files_changed))]);
-    task.fields
-        .insert("optimization".to_owned(), Value::Map(optimization));
+    let optimization = Map::from_iter([("skip-unless-changed", Value::List(files_changed))]);
+    task.fields.insert("optimization", Value::Map(optimization));
     Ok(())
 }
 
@@ -179,11 +177,11 @@ fn set_implementation(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Resu
 
     let tags = map_entry(&mut task.fields, "tags");
     if let Some(os) = &os {
-        tags.insert("os".to_owned(), Value::from(os.as_str()));
+        tags.insert("os", Value::from(os.as_str()));
     }
     if !implementation.is_empty() {
         tags.insert(
-            "worker-implementation".to_owned(),
+            "worker-implementation",
             Value::from(implementation.as_str()),
         );
     }
@@ -194,9 +192,9 @@ fn set_implementation(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Resu
         )
         .at_field("worker.implementation"));
     }
-    worker.insert("implementation".to_owned(), Value::from(implementation));
+    worker.insert("implementation", Value::from(implementation));
     if let Some(os) = os {
-        worker.insert("os".to_owned(), Value::from(os));
+        worker.insert("os", Value::from(os));
     }
     Ok(())
 }
@@ -209,7 +207,7 @@ pub fn set_label(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()
             .get("name")
             .ok_or_else(|| Error::transform("task has neither a name nor a label"))?;
         let label = format!("{}-{}", config.kind, py_str(name));
-        task.fields.insert("label".to_owned(), Value::from(label));
+        task.fields.insert("label", Value::from(label));
     }
     if task.fields.get("name").is_some_and(Value::is_truthy) {
         task.fields.shift_remove("name");
@@ -376,16 +374,16 @@ fn add_fetches(
     let mut entries: Vec<Value> = Vec::new();
     let mut env_additions = Map::default();
 
-    let mut kinds: Vec<&String> = fetches.keys().collect();
+    let mut kinds: Vec<&str> = fetches.keys().collect();
     kinds.sort();
     for kind in kinds {
         let artifacts = sorted_artifacts(
-            fetches[kind.as_str()]
+            fetches[kind]
                 .as_list()
                 .map(Vec::as_slice)
                 .unwrap_or_default(),
         );
-        if matches!(kind.as_str(), "fetch" | "toolchain") {
+        if matches!(kind, "fetch" | "toolchain") {
             for artifact in artifacts {
                 let (entry, label) = fetch_task_entry(config, sources, kind, &name, artifact)?;
                 if let Some(Value::Map(env)) = sources.extra_env.get(&label) {
@@ -410,8 +408,7 @@ fn add_fetches(
         .map(|a| path::dirname(a).to_owned())
         .collect();
     if !private_dirs.is_empty() {
-        map_entry(&mut task.fields, "worker")
-            .insert("taskcluster-proxy".to_owned(), Value::Bool(true));
+        map_entry(&mut task.fields, "worker").insert("taskcluster-proxy", Value::Bool(true));
         let scopes = list_entry(&mut task.fields, "scopes");
         for dir in private_dirs {
             let scope = Value::from(format!("queue:get-artifact:{dir}/*"));
@@ -426,13 +423,10 @@ fn add_fetches(
     env.extend(env_additions);
     let json = python::json_compact(&Value::List(entries), true)?;
     env.insert(
-        "MOZ_FETCHES".to_owned(),
-        Value::Map(Map::from_iter([(
-            "task-reference".to_owned(),
-            Value::from(json),
-        )])),
+        "MOZ_FETCHES",
+        Value::Map(Map::from_iter([("task-reference", Value::from(json))])),
     );
-    env.entry("MOZ_FETCHES_DIR".to_owned())
+    env.entry("MOZ_FETCHES_DIR")
         .or_insert_with(|| Value::from("fetches"));
     Ok(())
 }
@@ -479,14 +473,14 @@ fn fetch_entry(
     verify_hash: Value,
 ) -> Value {
     let mut entry = Map::default();
-    entry.insert("artifact".to_owned(), artifact);
-    entry.insert("task".to_owned(), Value::from(task));
-    entry.insert("extract".to_owned(), extract);
+    entry.insert("artifact", artifact);
+    entry.insert("task", Value::from(task));
+    entry.insert("extract", extract);
     if let Some(dest) = dest {
-        entry.insert("dest".to_owned(), dest);
+        entry.insert("dest", dest);
     }
     if verify_hash.is_truthy() {
-        entry.insert("verify-hash".to_owned(), verify_hash);
+        entry.insert("verify-hash", verify_hash);
     }
     Value::Map(entry)
 }
@@ -580,22 +574,22 @@ fn make_task_description(config: &TransformConfig<'_>, task: &mut TaskDesc) -> R
         return Err(Error::schema("`run` is required").at_field("run"));
     };
     if matches!(implementation.as_str(), "docker-worker" | "generic-worker") {
-        run.entry("workdir".to_owned())
+        run.entry("workdir")
             .or_insert_with(|| Value::from("/builds/worker"));
     }
 
     let mut desc = std::mem::take(&mut task.fields);
-    desc.entry("attributes".to_owned())
+    desc.entry("attributes")
         .or_insert_with(|| Value::Map(Map::default()));
-    desc.entry("dependencies".to_owned())
+    desc.entry("dependencies")
         .or_insert_with(|| Value::Map(Map::default()));
-    desc.entry("soft-dependencies".to_owned())
+    desc.entry("soft-dependencies")
         .or_insert_with(|| Value::List(Vec::new()));
-    desc.entry("routes".to_owned())
+    desc.entry("routes")
         .or_insert_with(|| Value::List(Vec::new()));
-    desc.entry("scopes".to_owned())
+    desc.entry("scopes")
         .or_insert_with(|| Value::List(Vec::new()));
-    desc.entry("extra".to_owned())
+    desc.entry("extra")
         .or_insert_with(|| Value::Map(Map::default()));
 
     let mut ctx = RunContext { run, desc };
@@ -616,7 +610,7 @@ pub fn configure_for_run(
     let using = ctx.run.get("using").map(py_str).unwrap_or_default();
     let run_using = config.registry.run_using(&using, implementation)?;
     for (key, value) in &run_using.defaults {
-        ctx.run.entry(key.clone()).or_insert_with(|| value.clone());
+        ctx.run.entry(key).or_insert_with(|| value.clone());
     }
     if let Some(schema) = &run_using.schema {
         let what = format!("invalid `run` for using `{using}` on {implementation}");
@@ -647,9 +641,8 @@ fn index_search(config: &TransformConfig<'_>, ctx: &mut RunContext) -> Result<()
             config.params.as_map(),
         )?));
     }
-    let optimization = Map::from_iter([("index-search".to_owned(), Value::List(paths))]);
-    ctx.desc
-        .insert("optimization".to_owned(), Value::Map(optimization));
+    let optimization = Map::from_iter([("index-search", Value::List(paths))]);
+    ctx.desc.insert("optimization", Value::Map(optimization));
     Ok(())
 }
 

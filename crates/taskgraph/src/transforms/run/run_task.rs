@@ -63,9 +63,9 @@ static RUN_TASK_SCHEMA: LazyLock<Arc<Schema>> = LazyLock::new(|| {
 
 fn defaults() -> Map {
     Map::from_iter([
-        ("checkout".to_owned(), Value::Bool(true)),
-        ("sparse-profile".to_owned(), Value::Null),
-        ("run-as-root".to_owned(), Value::Bool(false)),
+        ("checkout", Value::Bool(true)),
+        ("sparse-profile", Value::Null),
+        ("run-as-root", Value::Bool(false)),
     ])
 }
 
@@ -116,7 +116,7 @@ fn docker_worker_run_task(config: &TransformConfig<'_>, ctx: &mut RunContext) ->
         other => vec![other],
     };
     finish_command(ctx, &mut command, run_command);
-    worker(ctx).insert("command".to_owned(), Value::List(command));
+    worker(ctx).insert("command", Value::List(command));
     Ok(())
 }
 
@@ -165,7 +165,7 @@ fn generic_worker_run_task(config: &TransformConfig<'_>, ctx: &mut RunContext) -
         }
         Value::List(items) => items,
         // The reference extends the command with a dict, i.e. its keys.
-        Value::Map(map) => map.keys().map(|k| Value::from(k.as_str())).collect(),
+        Value::Map(map) => map.keys().map(Value::from).collect(),
         other => vec![other],
     };
     if os == "linux-bitbar" {
@@ -188,7 +188,7 @@ fn generic_worker_run_task(config: &TransformConfig<'_>, ctx: &mut RunContext) -
             Value::List(command),
         ])
     };
-    worker(ctx).insert("command".to_owned(), command);
+    worker(ctx).insert("command", command);
     Ok(())
 }
 
@@ -252,10 +252,10 @@ fn script_mount(config: &TransformConfig<'_>, script: &str, file: &str) -> Resul
     let task_id = env.task_id.as_deref().unwrap_or("<TASK_ID>");
     let root_url = env.root_url()?;
     let url = format!("{root_url}/api/queue/v1/task/{task_id}/artifacts/public/{script}");
-    let content = Map::from_iter([("url".to_owned(), Value::from(url))]);
+    let content = Map::from_iter([("url", Value::from(url))]);
     Ok(Value::Map(Map::from_iter([
-        ("content".to_owned(), Value::Map(content)),
-        ("file".to_owned(), Value::from(file)),
+        ("content", Value::Map(content)),
+        ("file", Value::from(file)),
     ])))
 }
 
@@ -295,10 +295,10 @@ fn common_setup(
             )));
         }
         if let Some(Value::Str(cwd)) = ctx.run.get("cwd") {
-            let subs = Map::from_iter([("checkout".to_owned(), Value::from(vcs_path.as_str()))]);
+            let subs = Map::from_iter([("checkout", Value::from(vcs_path.as_str()))]);
             let formatted = python::format_with(cwd, &subs).map_err(|e| e.at_field("run.cwd"))?;
             ctx.run
-                .insert("cwd".to_owned(), Value::from(path::normpath(&formatted)));
+                .insert("cwd", Value::from(path::normpath(&formatted)));
         }
     } else if let Some(Value::Str(cwd)) = ctx.run.get("cwd")
         && cwd.contains("{checkout}")
@@ -321,7 +321,7 @@ fn common_setup(
     }
     support_caches(config, ctx)?;
     let level = config.params.level().to_owned();
-    map_entry(worker(ctx), "env").insert("MOZ_SCM_LEVEL".to_owned(), Value::from(level));
+    map_entry(worker(ctx), "env").insert("MOZ_SCM_LEVEL", Value::from(level));
     Ok(())
 }
 
@@ -358,7 +358,7 @@ fn checkout_repositories(
 fn apply_repo_overrides(repo: &mut RepoConfig, overrides: &Value) -> Result<()> {
     for (key, value) in overrides.as_map().into_iter().flatten() {
         let text = (!value.is_null()).then(|| py_str(value));
-        match key.as_str() {
+        match key {
             "prefix" => repo.prefix = text.unwrap_or_default(),
             "name" => repo.name = text.unwrap_or_default(),
             "base_repository" => repo.base_repository = text,
@@ -423,12 +423,12 @@ fn support_vcs_checkout(ctx: &mut RunContext, repos: &[RepoConfig]) -> Result<St
             .map(|r| (r.prefix.clone(), Value::from(r.name.as_str()))),
     );
     let mut additions = Map::default();
-    additions.insert("HG_STORE_PATH".into(), Value::from(hg_store));
+    additions.insert("HG_STORE_PATH", Value::from(hg_store));
     additions.insert(
-        "REPOSITORIES".into(),
+        "REPOSITORIES",
         Value::from(python::json_compact(&Value::Map(names), false)?),
     );
-    additions.insert("VCS_PATH".into(), Value::from(vcs_dir.as_str()));
+    additions.insert("VCS_PATH", Value::from(vcs_dir.as_str()));
     let mut scopes = Vec::new();
     for repo in repos {
         let upper = repo.prefix.to_uppercase();
@@ -453,7 +453,7 @@ fn support_vcs_checkout(ctx: &mut RunContext, repos: &[RepoConfig]) -> Result<St
     map_entry(worker(ctx), "env").extend(additions);
     list_entry(&mut ctx.desc, "scopes").extend(scopes);
     if is_docker {
-        worker(ctx).insert("taskcluster-proxy".to_owned(), Value::Bool(true));
+        worker(ctx).insert("taskcluster-proxy", Value::Bool(true));
     }
     Ok(vcs_dir)
 }
@@ -552,17 +552,17 @@ pub fn add_cache(ctx: &mut RunContext, name: &str, mount_point: &str, skip_untru
     match worker_str(ctx, "implementation").as_str() {
         "docker-worker" => {
             let cache = Map::from_iter([
-                ("type".to_owned(), Value::from("persistent")),
-                ("name".to_owned(), Value::from(name)),
-                ("mount-point".to_owned(), Value::from(mount_point)),
-                ("skip-untrusted".to_owned(), Value::Bool(skip_untrusted)),
+                ("type", Value::from("persistent")),
+                ("name", Value::from(name)),
+                ("mount-point", Value::from(mount_point)),
+                ("skip-untrusted", Value::Bool(skip_untrusted)),
             ]);
             list_entry(worker(ctx), "caches").push(Value::Map(cache));
         }
         "generic-worker" => {
             let mount = Map::from_iter([
-                ("cache-name".to_owned(), Value::from(name)),
-                ("directory".to_owned(), Value::from(mount_point)),
+                ("cache-name", Value::from(name)),
+                ("directory", Value::from(mount_point)),
             ]);
             list_entry(worker(ctx), "mounts").push(Value::Map(mount));
         }
@@ -573,9 +573,9 @@ pub fn add_cache(ctx: &mut RunContext, name: &str, mount_point: &str, skip_untru
 fn add_artifacts(ctx: &mut RunContext, path: &str) {
     let name = artifact_prefix(ctx.desc.get("attributes").and_then(Value::as_map));
     let artifact = Map::from_iter([
-        ("name".to_owned(), Value::from(name)),
-        ("path".to_owned(), Value::from(path)),
-        ("type".to_owned(), Value::from("directory")),
+        ("name", Value::from(name)),
+        ("path", Value::from(path)),
+        ("type", Value::from("directory")),
     ]);
     list_entry(worker(ctx), "artifacts").push(Value::Map(artifact));
 }
@@ -584,7 +584,7 @@ fn add_artifacts(ctx: &mut RunContext, path: &str) {
 pub fn docker_worker_add_artifacts(ctx: &mut RunContext) {
     let workdir = ctx.run.get("workdir").map(py_str).unwrap_or_default();
     let path = format!("{workdir}/artifacts/");
-    map_entry(worker(ctx), "env").insert("UPLOAD_DIR".to_owned(), Value::from(path.as_str()));
+    map_entry(worker(ctx), "env").insert("UPLOAD_DIR", Value::from(path.as_str()));
     add_artifacts(ctx, &path);
 }
 
@@ -638,7 +638,7 @@ mod tests {
         assert_eq!(
             words.last(),
             Some(&Value::Map(crate::value::Map::from_iter([(
-                "task-reference".to_owned(),
+                "task-reference",
                 Value::from("<decision>")
             )])))
         );

@@ -43,7 +43,7 @@ static SCHEMA: LazyLock<Arc<Schema>> = LazyLock::new(|| {
 });
 
 pub fn register(registry: &mut Registry) {
-    let defaults = Map::from_iter([("sparse-profile".to_owned(), Value::from("toolchain-build"))]);
+    let defaults = Map::from_iter([("sparse-profile", Value::from("toolchain-build"))]);
     for (implementation, build) in [
         (
             "docker-worker",
@@ -77,13 +77,13 @@ fn common_toolchain(
     is_docker: bool,
 ) -> Result<()> {
     let worker = map_entry(&mut ctx.desc, "worker");
-    worker.insert("chain-of-trust".to_owned(), Value::Bool(true));
+    worker.insert("chain-of-trust", Value::Bool(true));
     let os = worker.get("os").map(py_str).unwrap_or_default();
     let srcdir = if os == "windows" { "src" } else { "vcs" };
     if is_docker {
-        worker.entry("docker-image".to_owned()).or_insert_with(|| {
+        worker.entry("docker-image").or_insert_with(|| {
             Value::Map(Map::from_iter([(
-                "in-tree".to_owned(),
+                "in-tree",
                 Value::from("toolchain-build"),
             )]))
         });
@@ -114,23 +114,20 @@ fn common_toolchain(
             Error::transform("toolchain tasks need `worker.env`").at_field("worker.env")
         })?;
     env.insert(
-        "MOZ_BUILD_DATE".to_owned(),
+        "MOZ_BUILD_DATE",
         Value::from(config.params.str_or_empty("moz_build_date")),
     );
-    env.insert(
-        "MOZ_SCM_LEVEL".to_owned(),
-        Value::from(config.params.level()),
-    );
+    env.insert("MOZ_SCM_LEVEL", Value::from(config.params.level()));
 
     move_attributes(ctx);
     let name = cache_name(config, ctx);
     let digest_data = digest_data(config, ctx)?;
     let cache = Map::from_iter([
-        ("type".to_owned(), Value::from(CACHE_TYPE)),
-        ("name".to_owned(), Value::from(name)),
-        ("digest-data".to_owned(), Value::List(digest_data)),
+        ("type", Value::from(CACHE_TYPE)),
+        ("name", Value::from(name)),
+        ("digest-data", Value::List(digest_data)),
     ]);
-    ctx.desc.insert("cache".to_owned(), Value::Map(cache));
+    ctx.desc.insert("cache", Value::Map(cache));
 
     set_run_task_command(ctx, srcdir, is_docker);
     let implementation = ctx
@@ -212,12 +209,10 @@ fn set_run_task_command(ctx: &mut RunContext, srcdir: &str, is_docker: bool) {
         .map(|s| py_str(&s))
         .unwrap_or_default();
     let script = path::join("taskcluster/scripts/toolchain/", &script);
-    ctx.run.insert("using".to_owned(), Value::from("run-task"));
-    ctx.run
-        .insert("cwd".to_owned(), Value::from("{checkout}/.."));
+    ctx.run.insert("using", Value::from("run-task"));
+    ctx.run.insert("cwd", Value::from("{checkout}/.."));
     if script.ends_with(".ps1") {
-        ctx.run
-            .insert("exec-with".to_owned(), Value::from("powershell"));
+        ctx.run.insert("exec-with", Value::from("powershell"));
     }
 
     let program = format!("{srcdir}/{}", path::normpath(&script));
@@ -236,7 +231,7 @@ fn set_run_task_command(ctx: &mut RunContext, srcdir: &str, is_docker: bool) {
         let quoted: Vec<&str> = arguments.iter().map(String::as_str).collect();
         Value::from(format!("{program} {}", shell_quote(&quoted)))
     };
-    ctx.run.insert("command".to_owned(), command);
+    ctx.run.insert("command", command);
 }
 
 #[cfg(test)]
