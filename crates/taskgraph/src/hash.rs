@@ -14,7 +14,8 @@
 //! Each file is read and hashed at most once per generation, however many
 //! tasks name it.
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 

@@ -18,8 +18,8 @@
 //! else `default`. A missing or None attribute goes straight to `default`.
 //! Nested `by-*` values resolve level after level.
 
+use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use regex::Regex;
 

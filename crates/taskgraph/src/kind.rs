@@ -6,7 +6,7 @@
 //! [`Task`]s. Kinds are processed after the kinds they depend on
 //! (`kind-dependencies`) and see those kinds' tasks.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@
 //! pipeline, or a tool of your own) register their parts next to the
 //! built-in ones.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -79,7 +79,8 @@ pub struct Registry {
     loaders: HashMap<String, Arc<dyn Loader>>,
     target_methods: HashMap<String, TargetFn>,
     filters: HashMap<String, TargetFn>,
-    run_using: HashMap<(String, String), RunUsing>,
+    /// By `run.using`, then by worker implementation.
+    run_using: HashMap<String, HashMap<String, RunUsing>>,
     payload_builders: HashMap<String, PayloadBuilder>,
     index_builders: HashMap<String, IndexFn>,
     fetch_builders: HashMap<String, FetchBuilder>,
@@ -168,17 +169,17 @@ impl Registry {
     /// `implementation`.
     pub fn add_run_using(&mut self, implementation: &str, using: &str, run_using: RunUsing) {
         self.run_using
-            .insert((using.to_owned(), implementation.to_owned()), run_using);
+            .entry(using.to_owned())
+            .or_default()
+            .insert(implementation.to_owned(), run_using);
     }
 
     pub fn run_using(&self, using: &str, implementation: &str) -> Result<&RunUsing> {
-        if let Some(found) = self
-            .run_using
-            .get(&(using.to_owned(), implementation.to_owned()))
-        {
+        let by_implementation = self.run_using.get(using);
+        if let Some(found) = by_implementation.and_then(|m| m.get(implementation)) {
             return Ok(found);
         }
-        let known_using = self.run_using.keys().any(|(u, _)| u == using);
+        let known_using = by_implementation.is_some();
         let message = if known_using {
             format!("no functions for run.using `{using}` on `{implementation}`")
         } else {

@@ -16,7 +16,7 @@
 //!
 //! Errors name the dotted path of the offending field.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 

@@ -8,7 +8,7 @@
 //! - no task depends on a task of a higher (worse) treeherder tier;
 //! - toolchain aliases are unique.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::config::GraphConfig;
 use crate::error::{Error, ErrorKind, Result};

@@ -61,7 +61,7 @@
 //! the typing rules kinds rely on, with values PyYAML gave for the same
 //! text; the `loader` golden fixture checks them end to end.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};

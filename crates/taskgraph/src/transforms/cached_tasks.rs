@@ -9,7 +9,7 @@
 //! `index-search` optimization that finds it again at the current level
 //! or a higher one.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};

@@ -1,7 +1,8 @@
 //! In-tree docker images: where their Dockerfiles live and the volumes they
 //! declare.
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 

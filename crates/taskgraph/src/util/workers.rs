@@ -2,7 +2,7 @@
 //! `worker-type` alias stands for, and which provisioner/worker type it
 //! resolves to at a level.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Mutex;
 
 use crate::config::GraphConfig;

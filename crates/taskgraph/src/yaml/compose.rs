@@ -5,7 +5,7 @@
 //! second reference to the anchored node, not a copy, so the constructor can
 //! tell that two keys are the very same node (merge keys care).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::parse::{EventKind, NodeProperties, Parser, Pos, Scalar};
 use super::resolve::{Tag, resolve_plain};

@@ -7,8 +7,9 @@
 //! string and one-character Latin-1 strings); for any other key the last
 //! merged mapping wins, because the later pair overwrites the earlier one.
 
+use foldhash::{HashMap, HashMapExt};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::compose::{Content, Graph, Node, NodeId};
 use super::pystr::key_str;
