@@ -375,13 +375,12 @@ fn kind_dependencies_tasks(
 
 /// Adds the dependency edges to the full task set.
 pub fn full_task_graph(set: &TaskSet) -> Result<TaskGraph> {
-    let mut edges = Vec::new();
-    for task in set.tasks.values() {
-        for (name, dep) in &task.dependencies {
-            edges.push((task.label.clone(), dep.clone(), name.clone()));
-        }
-    }
-    let graph = Graph::new(set.tasks.keys().cloned(), edges).map_err(|e| {
+    let edges = set.tasks.values().flat_map(|task| {
+        task.dependencies
+            .iter()
+            .map(|(name, dep)| (task.label.as_str(), dep.as_str(), name.as_str()))
+    });
+    let graph = Graph::new(set.tasks.keys().map(String::as_str), edges).map_err(|e| {
         // When a single task has unknown dependencies, say which kind made it.
         let ErrorKind::UnknownDependencies { missing } = e.kind() else {
             return e;

@@ -8,6 +8,8 @@
 //! - no task depends on a task of a higher (worse) treeherder tier;
 //! - toolchain aliases are unique.
 
+use std::borrow::Cow;
+
 use foldhash::{HashMap, HashMapExt};
 
 use crate::config::GraphConfig;
@@ -60,7 +62,7 @@ fn routes(task: &Task) -> impl Iterator<Item = &str> {
 }
 
 fn unique_treeherder_symbols(tasks: &[&Task]) -> Result<()> {
-    let mut seen: HashMap<(String, String, String, String), &str> = HashMap::new();
+    let mut seen: HashMap<(Cow<'_, str>, &str, Cow<'_, str>, Cow<'_, str>), &str> = HashMap::new();
     for task in tasks {
         let Some(treeherder) = task.task.get("extra").and_then(|e| e.get("treeherder")) else {
             continue;
@@ -76,19 +78,15 @@ fn unique_treeherder_symbols(tasks: &[&Task]) -> Result<()> {
                 task.label, collections
             )));
         };
-        let text = |v: Option<&Value>| v.map(Value::to_string).unwrap_or_else(|| "None".to_owned());
+        let text = python_str;
         let platform = text(treeherder.get("machine").and_then(|m| m.get("platform")));
         let group = text(treeherder.get("groupSymbol"));
         let symbol = text(treeherder.get("symbol"));
-        let key = (
-            platform.clone(),
-            (*collection).to_owned(),
-            group.clone(),
-            symbol.clone(),
-        );
+        let key = (platform, *collection, group, symbol);
         if let Some(other) = seen.get(&key) {
+            let (platform, _, group, symbol) = &key;
             let joined = if group == "?" || group == "None" {
-                symbol
+                symbol.to_string()
             } else {
                 format!("{group}({symbol})")
             };
@@ -143,6 +141,15 @@ fn index_routes_have_no_slash(task: &Task) -> Result<()> {
     Ok(())
 }
 
+/// Python's `str()` of an optional value; strings are borrowed.
+fn python_str(value: Option<&Value>) -> Cow<'_, str> {
+    match value {
+        Some(Value::Str(s)) => Cow::Borrowed(s.as_str()),
+        Some(other) => Cow::Owned(other.to_string()),
+        None => Cow::Borrowed("None"),
+    }
+}
+
 fn tier(task: &Task) -> Option<i64> {
     task.task
         .get("extra")
@@ -154,19 +161,27 @@ fn tier(task: &Task) -> Option<i64> {
 fn dependency_tiers(graph: &TaskGraph) -> Result<()> {
     let printable =
         |tier: Option<i64>| tier.map_or_else(|| "unknown".to_owned(), |t| t.to_string());
+    // Each task's tier once, None for the tasks whose tier does not count
+    // as a dependency: every edge then costs one lookup.
+    let tiers: HashMap<&str, Option<i64>> = graph
+        .tasks
+        .values()
+        .map(|task| {
+            let exempt = task.task.get("workerType").and_then(Value::as_str)
+                == Some("always-optimized")
+                || task.kind.contains("dummy");
+            // An unknown tier sorts after every known one.
+            let tier = (!exempt).then(|| tier(task).unwrap_or(i64::MAX));
+            (task.label.as_str(), tier)
+        })
+        .collect();
     for task in graph.tasks.values() {
-        // An unknown tier sorts after every known one.
         let own = tier(task).unwrap_or(i64::MAX);
         for dep_label in task.dependencies.values() {
-            let Some(dep) = graph.tasks.get(dep_label) else {
+            let Some(&Some(theirs)) = tiers.get(dep_label.as_str()) else {
                 continue;
             };
-            if dep.task.get("workerType").and_then(Value::as_str) == Some("always-optimized")
-                || dep.kind.contains("dummy")
-            {
-                continue;
-            }
-            let theirs = tier(dep).unwrap_or(i64::MAX);
+            let dep = &graph.tasks[dep_label];
             if own < theirs {
                 return Err(failure(format!(
                     "{} (tier {}) cannot depend on {dep_label} (tier {})",
@@ -203,4 +218,109 @@ fn unique_toolchain_aliases(tasks: &[&Task]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use indexmap::IndexMap;
+
+    use super::*;
+    use crate::graph::Graph;
+    use crate::yaml;
+
+    /// A task whose definition is the YAML `task`.
+    fn task(label: &str, kind: &str, dependencies: &[(&str, &str)], task: &str) -> Task {
+        let Value::Map(definition) = yaml::load_str(task, None).unwrap() else {
+            panic!("the task definition is a mapping");
+        };
+        Task {
+            kind: kind.into(),
+            label: label.into(),
+            description: String::new(),
+            attributes: crate::value::Map::default(),
+            task: definition,
+            optimization: Value::Null,
+            dependencies: dependencies
+                .iter()
+                .map(|(name, dep)| ((*name).to_owned(), (*dep).to_owned()))
+                .collect(),
+            soft_dependencies: vec![],
+            if_dependencies: vec![],
+            task_id: None,
+            digest: None,
+        }
+    }
+
+    fn graph(tasks: Vec<Task>) -> TaskGraph {
+        let edges: Vec<(String, String, String)> = tasks
+            .iter()
+            .flat_map(|t| {
+                t.dependencies
+                    .iter()
+                    .map(|(name, dep)| (t.label.clone(), dep.clone(), name.clone()))
+            })
+            .collect();
+        let graph = Graph::new(tasks.iter().map(|t| t.label.as_str()), edges).unwrap();
+        let tasks: IndexMap<String, Arc<Task>> = tasks
+            .into_iter()
+            .map(|t| (t.label.clone(), Arc::new(t)))
+            .collect();
+        TaskGraph { tasks, graph }
+    }
+
+    fn tier(n: i64) -> String {
+        format!(
+            "{{extra: {{treeherder: {{tier: {n}, symbol: S{n}, collection: {{opt: true}}, machine: {{platform: linux}}}}}}}}"
+        )
+    }
+
+    #[test]
+    fn a_task_cannot_depend_on_a_lower_tier() {
+        let ok = graph(vec![
+            task("low", "build", &[], &tier(1)),
+            task("high", "test", &[("low", "low")], &tier(2)),
+        ]);
+        assert!(dependency_tiers(&ok).is_ok());
+
+        let bad = graph(vec![
+            task("loose", "build", &[], &tier(3)),
+            task("strict", "test", &[("loose", "loose")], &tier(1)),
+        ]);
+        let err = dependency_tiers(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("strict (tier 1) cannot depend on loose (tier 3)"),
+            "{err}"
+        );
+
+        // Always-optimized and dummy tasks do not count.
+        let exempt = graph(vec![
+            task("dummy-all", "dummy", &[], &tier(3)),
+            task("strict", "test", &[("d", "dummy-all")], &tier(1)),
+        ]);
+        assert!(dependency_tiers(&exempt).is_ok());
+    }
+
+    #[test]
+    fn treeherder_symbols_must_be_unique_per_platform() {
+        let same = graph(vec![
+            task("a", "build", &[], &tier(1)),
+            task("b", "build", &[], &tier(1)),
+        ]);
+        let tasks: Vec<&Task> = same.tasks.values().map(|t| t.as_ref()).collect();
+        let err = unique_treeherder_symbols(&tasks).unwrap_err().to_string();
+        assert!(
+            err.contains("Duplicate treeherder platform and symbol"),
+            "{err}"
+        );
+        assert!(err.contains("linux/opt S1"), "{err}");
+
+        let different = graph(vec![
+            task("a", "build", &[], &tier(1)),
+            task("b", "build", &[], &tier(2)),
+        ]);
+        let tasks: Vec<&Task> = different.tasks.values().map(|t| t.as_ref()).collect();
+        assert!(unique_treeherder_symbols(&tasks).is_ok());
+    }
 }
