@@ -61,8 +61,11 @@ fn routes(task: &Task) -> impl Iterator<Item = &str> {
         .filter_map(Value::as_str)
 }
 
+/// Platform, collection, group and symbol: what must be unique.
+type SymbolKey<'a> = (Cow<'a, str>, &'a str, Cow<'a, str>, Cow<'a, str>);
+
 fn unique_treeherder_symbols(tasks: &[&Task]) -> Result<()> {
-    let mut seen: HashMap<(Cow<'_, str>, &str, Cow<'_, str>, Cow<'_, str>), &str> = HashMap::new();
+    let mut seen: HashMap<SymbolKey<'_>, &str> = HashMap::new();
     for task in tasks {
         let Some(treeherder) = task.task.get("extra").and_then(|e| e.get("treeherder")) else {
             continue;
