@@ -467,3 +467,110 @@ fn a_git_fetch_needs_a_full_revision() {
     let stderr = project.fail();
     assert_mentions(&stderr, &["task `zlib`", "`main`", "fetch.revision"]);
 }
+
+const CACHED_KIND: &str = "\
+loader: taskgraph.loader.transform:loader
+kind-dependencies: [build]
+transforms:
+    - taskgraph.transforms.cached_tasks
+    - taskgraph.transforms.task
+tasks:
+    pack:
+        description: Pack the build
+        worker-type: linux
+        dependencies:
+            build: build-linux
+        cache:
+            type: packs.v1
+            name: pack
+            digest-data: [one]
+        worker:
+            docker-image: debian:12
+            max-run-time: 600
+";
+
+#[test]
+fn a_cached_task_with_an_uncached_parent_is_refused() {
+    let project = Project::new();
+    project.write("taskcluster/kinds/pack/kind.yml", CACHED_KIND);
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &[
+            "kind `pack`",
+            "task `pack`",
+            "`build-linux`, which is not cached",
+            "field `dependencies`",
+        ],
+    );
+
+    // Without the uncached parent, the same task is cached.
+    let without_parent = CACHED_KIND.replace(
+        "        dependencies:\n            build: build-linux\n",
+        "",
+    );
+    project.write("taskcluster/kinds/pack/kind.yml", &without_parent);
+    let output = project.run(&[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_resource_deleted_from_the_checkout_is_named() {
+    let project = Project::new();
+    project.write("taskcluster/scripts/toolchain/pack.sh", "#!/bin/sh\n");
+    project.write(
+        "taskcluster/kinds/toolchain/kind.yml",
+        "\
+loader: taskgraph.loader.transform:loader
+transforms:
+    - taskgraph.transforms.run
+    - taskgraph.transforms.cached_tasks
+    - taskgraph.transforms.task
+tasks:
+    pack:
+        description: Pack tools
+        worker-type: linux
+        worker:
+            docker-image: {indexed: demo.cache.image}
+            max-run-time: 600
+            env: {}
+            volumes: [/builds/worker/checkouts]
+        run:
+            using: toolchain-script
+            script: pack.sh
+            toolchain-artifact: public/build/pack.tar.zst
+",
+    );
+    // Resources are the files git has committed, read from the working
+    // tree: commit the script, then delete it.
+    for args in [&["add", "-A"][..], &["commit", "-qm", "script"]] {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(project.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let output = project.run(&[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    fs::remove_dir_all(project.path().join("out")).unwrap();
+
+    fs::remove_file(project.path().join("taskcluster/scripts/toolchain/pack.sh")).unwrap();
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &[
+            "task `toolchain-pack`",
+            "taskcluster/scripts/toolchain/pack.sh",
+        ],
+    );
+}
