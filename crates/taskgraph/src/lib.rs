@@ -29,6 +29,7 @@ pub mod graph;
 pub mod hash;
 pub mod keyed_by;
 pub mod kind;
+pub mod optimize;
 pub mod params;
 pub mod python;
 pub mod registry;
