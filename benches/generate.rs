@@ -38,6 +38,7 @@ fn options(dir: &Path) -> GenerateOptions {
         task_id: None,
         root_url: Some("https://tc.example.com".to_owned()),
         moz_automation: false,
+        proxy_url: None,
     });
     options
 }

@@ -130,19 +130,79 @@ run() {
     done
 }
 
+# optimized COPY PARAMS_DIR PARAMS_FILE GOLDEN_NAME EXPECTED_DIR SNAPSHOT:
+# the `optimized` and `morphed` goldens, with the index answered by a
+# loopback server from SNAPSHOT. Task ids are random, so each is replaced
+# by `<task LABEL>`, and the lists sorted by task id are sorted again
+# (tests/golden.rs does the same to graphgen's output).
+optimized() {
+    local copy="$1" params_dir="$2" params_file="$3" golden="$4" expected_dir="$5" snapshot="$6"
+    local port_file="$scratch/port"
+    rm -f "$port_file"
+    python3 "$repo/scripts/index-server.py" "$snapshot" "$port_file" &
+    local server=$!
+    for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.05; done
+    local root="http://127.0.0.1:$(cat "$port_file")"
+    for phase in optimized morphed; do
+        out="$expected_dir/$golden.$phase.json"
+        (
+            cd "$copy"
+            env -u TASK_ID -u MOZ_AUTOMATION TASKCLUSTER_ROOT_URL="$root" \
+                "$venv/bin/taskgraph" "$phase" --root taskcluster -p "$params_dir/$params_file" \
+                --json </dev/null 2>"$scratch/stderr"
+        ) >"$scratch/raw.json" || {
+            # Some projects cannot be optimized (the reference stops with
+            # an error): keep its message, which graphgen must give too.
+            python3 - "$scratch/stderr" "$expected_dir/$golden.$phase.error" <<'PY'
+import re, sys
+last = [l for l in open(sys.argv[1]).read().splitlines() if l.strip()][-1]
+message = re.sub(r"^[A-Za-z_.]*(Error|Exception): ", "", last).strip().strip('"')
+open(sys.argv[2], "w").write(message + "\n")
+PY
+            echo "wrote ${expected_dir#"$repo"/}/$golden.$phase.error"
+            continue
+        }
+        python3 - "$scratch/raw.json" "$out" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+text = text[text.index("{"):]
+graph = json.loads(text)
+for task_id, task in sorted(graph.items(), key=lambda item: -len(item[0])):
+    text = text.replace(task_id, "<task %s>" % task["label"])
+graph = json.loads(text)
+# `task.dependencies` is sorted by task id, which is random.
+for task in graph.values():
+    task["task"].get("dependencies", []).sort()
+with open(sys.argv[2], "w") as f:
+    f.write(json.dumps(graph, sort_keys=True, indent=2))
+PY
+        echo "wrote ${out#"$repo"/}"
+    done
+    kill "$server"
+}
+
 # generate NAME SOURCE PARAMS_DIR EXPECTED_DIR: every golden of one project.
 generate() {
     local name="$1" source_dir="$2" params_dir="$3" expected_dir="$4"
     local copy
     copy="$(checkout "$name" "$source_dir")"
     mkdir -p "$expected_dir"
-    rm -f "$expected_dir"/*.json
+    rm -f "$expected_dir"/*.json "$expected_dir"/*.error
+
+    # What the index holds for the optimized goldens: the project's
+    # index.json, or nothing.
+    local snapshot="$source_dir/index.json"
+    if [ ! -f "$snapshot" ]; then
+        snapshot="$scratch/empty-index.json"
+        echo '{}' >"$snapshot"
+    fi
 
     phases="full target target-graph"
     for params in "$copy/$params_dir"/*.yml "$copy/$params_dir"/*.json; do
         [ -f "$params" ] || continue
         stem="$(basename "${params%.*}")"
         run "$copy" "$params_dir" "$(params_file "$copy/$params_dir" "$stem")" "$stem" "$expected_dir"
+        optimized "$copy" "$params_dir" "$(params_file "$copy/$params_dir" "$stem")" "$stem" "$expected_dir" "$snapshot"
     done
 
     if [ -f "$source_dir/runs" ]; then

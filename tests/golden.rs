@@ -19,9 +19,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use taskgraph::config::Environment;
 use taskgraph::generator::{GenerateOptions, Phase, generate};
+use taskgraph::optimize::ids::TaskIds;
+use taskgraph::optimize::lookup::IndexSnapshot;
 use taskgraph::python;
 use taskgraph::{Registry, Value};
 
@@ -41,6 +44,8 @@ fn phase_named(name: &str) -> Option<Phase> {
         "full" => Some(Phase::FullTaskGraph),
         "target" => Some(Phase::TargetTaskSet),
         "target-graph" => Some(Phase::TargetTaskGraph),
+        "optimized" => Some(Phase::Optimized),
+        "morphed" => Some(Phase::Morphed),
         _ => None,
     }
 }
@@ -197,6 +202,19 @@ fn params_file(checkout: &Path, dir: &str, stem: &str) -> String {
 /// What `graphgen <phase> --root taskcluster -p <params file> [-k KIND]...
 /// --json` prints in the checkout.
 fn render(checkout: &Path, params_dir: &str, run: &Run, phase: Phase) -> String {
+    render_result(checkout, params_dir, run, phase)
+        .unwrap_or_else(|e| panic!("generation failed for {}: {e}", run.name()))
+}
+
+/// [`render`], or the error generation stops with. Optimized graphs are
+/// keyed by task ids, which the reference makes at random: each id is
+/// replaced by `<task LABEL>`, as the regeneration script does.
+fn render_result(
+    checkout: &Path,
+    params_dir: &str,
+    run: &Run,
+    phase: Phase,
+) -> Result<String, taskgraph::Error> {
     let params_file = params_file(checkout, params_dir, &run.params);
     let mut options = GenerateOptions::new("taskcluster", Some(params_file.into()));
     options.working_dir = checkout.to_owned();
@@ -211,6 +229,7 @@ fn render(checkout: &Path, params_dir: &str, run: &Run, phase: Phase) -> String 
         task_id: None,
         root_url: Some("https://tc.example.com".to_owned()),
         moz_automation: false,
+        proxy_url: None,
     });
     // The reference's command line always overrides `target-kinds`, with
     // an empty list when no `-k` is given.
@@ -218,9 +237,66 @@ fn render(checkout: &Path, params_dir: &str, run: &Run, phase: Phase) -> String 
         "target-kinds".to_owned(),
         Value::str_list(run.target_kinds.iter().cloned()),
     );
-    let generation = generate(&Registry::with_builtins(), &options, phase)
-        .unwrap_or_else(|e| panic!("generation failed for {}: {e}", run.name()));
-    python::json_pretty(&generation.to_json(phase)).unwrap() + "\n\n"
+    if phase >= Phase::Optimized {
+        // The fixture's index, answered as the loopback server answered
+        // the reference.
+        let snapshot = checkout.join("index.json");
+        if snapshot.is_file() {
+            options.index = Arc::new(IndexSnapshot::load(&snapshot)?);
+        }
+        options.task_ids = TaskIds::Seeded("golden".to_owned());
+    }
+    let generation = generate(&Registry::with_builtins(), &options, phase)?;
+    let json = python::json_pretty(&generation.to_json(phase))?;
+    if phase >= Phase::Optimized {
+        return Ok(without_task_ids(&json));
+    }
+    Ok(json + "\n\n")
+}
+
+/// A graph keyed by task id, with every task id replaced by `<task
+/// LABEL>` and the lists ordered by task id sorted again.
+fn without_task_ids(json: &str) -> String {
+    let Value::Map(graph) = python::json_parse(json).unwrap() else {
+        panic!("a graph is an object");
+    };
+    let mut text = json.to_owned();
+    for (task_id, task) in graph.iter() {
+        let label = task.get("label").and_then(Value::as_str).unwrap();
+        text = text.replace(task_id, &format!("<task {label}>"));
+    }
+    let mut graph = python::json_parse(&text).unwrap();
+    // `task.dependencies` is sorted by task id, which is random.
+    if let Value::Map(tasks) = &mut graph {
+        for task in tasks.values_mut() {
+            if let Some(Value::List(dependencies)) =
+                task.get_mut("task").and_then(|t| t.get_mut("dependencies"))
+            {
+                dependencies.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            }
+        }
+    }
+    python::json_pretty(&graph).unwrap()
+}
+
+/// An error message with the quoted task labels in it made `*`: which task
+/// the reference names first depends on Python's set order.
+fn without_task_names(message: &str) -> String {
+    let mut out = String::new();
+    let mut rest = message;
+    while let Some(start) = rest.find("task '") {
+        out.push_str(&rest[..start + 6]);
+        rest = &rest[start + 6..];
+        match rest.find('\'') {
+            Some(end) => {
+                out.push('*');
+                rest = &rest[end..];
+            }
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The first line where two texts differ, with a little context.
@@ -275,7 +351,10 @@ fn check_goldens(name: &str, checkout: &Path, params_dir: &str, expected_dir: &P
     let mut goldens: Vec<PathBuf> = fs::read_dir(expected_dir)
         .unwrap_or_else(|e| panic!("{}: {e}", expected_dir.display()))
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|ext| ext == "json" || ext == "error")
+        })
         .collect();
     goldens.sort();
     assert!(!goldens.is_empty(), "{name} has no goldens");
@@ -288,6 +367,18 @@ fn check_goldens(name: &str, checkout: &Path, params_dir: &str, expected_dir: &P
             .expect("goldens are named <run>.<phase>.json");
         let phase = phase_named(phase_name).unwrap_or_else(|| panic!("unknown phase in {stem}"));
         let expected = fs::read_to_string(golden).unwrap();
+        if golden.extension().is_some_and(|ext| ext == "error") {
+            // The reference stopped with this error; graphgen must too.
+            let wanted = without_task_names(expected.trim());
+            match render_result(checkout, params_dir, &Run::parse(run), phase) {
+                Ok(_) => {
+                    failures.push(format!("{stem}: succeeded; the reference failed: {wanted}"))
+                }
+                Err(e) if without_task_names(&e.to_string()).contains(&wanted) => {}
+                Err(e) => failures.push(format!("{stem}: failed with `{e}`, not `{wanted}`")),
+            }
+            continue;
+        }
         let actual = render(checkout, params_dir, &Run::parse(run), phase);
         if expected != actual {
             failures.push(format!("{stem}: {}", first_difference(&expected, &actual)));

@@ -15,10 +15,15 @@ use taskgraph::{Error, Value, digest, yaml};
 
 use crate::cli::{self, Cli};
 
-/// Generates everything and writes `parameters.yml`,
-/// `full-task-graph.json`, `target-tasks.json` and `digest-inputs.json`.
+/// Generates everything and writes the reference's decision artifacts
+/// (`parameters.yml`, `full-task-graph.json`, `target-tasks.json`,
+/// `task-graph.json`, `label-to-taskid.json`) and graphgen's own
+/// (`digest-inputs.json`, `optimization.json`).
 pub fn decision(cli: &Cli) -> Result<(), Error> {
-    let generation = generate(&cli::registry(), &cli::options(cli), Phase::TargetTaskGraph)?;
+    let mut options = cli::options(cli)?;
+    // In a decision task, `<decision>` is the decision task itself.
+    options.decision_task_id = std::env::var("TASK_ID").ok().filter(|id| !id.is_empty());
+    let generation = generate(&cli::registry(), &options, Phase::Morphed)?;
 
     std::fs::create_dir_all(&cli.output_dir).map_err(|e| Error::io(&cli.output_dir, e))?;
     let mut staged = Staged::new(&cli.output_dir);
@@ -56,15 +61,45 @@ fn write_artifacts(generation: &Generation, staged: &mut Staged) -> Result<(), E
         python::write_json_node(out, &JsonNode::StrList(&targets), JsonStyle::PRETTY)
     })?;
 
-    // Not a reference artifact: what each cached task's digest is made
-    // of, for `graphgen digest --against` in a later run.
+    staged.write("task-graph.json", |out| {
+        let morphed = generation.json_node(Phase::Morphed);
+        python::write_json_node(out, &morphed, JsonStyle::PRETTY)
+    })?;
+    let label_to_taskid: Value = generation
+        .label_to_taskid
+        .as_ref()
+        .map(|ids| {
+            Value::Map(
+                ids.iter()
+                    .map(|(label, id)| (label.as_str(), Value::from(id.as_str())))
+                    .collect(),
+            )
+        })
+        .unwrap_or_default();
+    staged.write("label-to-taskid.json", |out| {
+        python::write_json(out, &label_to_taskid, JsonStyle::PRETTY)
+    })?;
+
+    // Not reference artifacts: what each cached task's digest is made of,
+    // for `graphgen digest --against` in a later run; and what became of
+    // every target task, for `graphgen explain`.
     let records = digest::collect(generation.full_task_set.tasks.values());
     staged.write(digest::ARTIFACT_NAME, |out| {
         let text = digest::to_artifact(&records)?;
         out.write_all(text.as_bytes())
             .map_err(|e| write_error(digest::ARTIFACT_NAME, e))
+    })?;
+    let decisions = generation.optimized.as_ref().map(|o| &o.decisions);
+    staged.write(OPTIMIZATION_ARTIFACT, |out| {
+        let text = serde_json::to_string_pretty(&decisions)
+            .map_err(|e| Error::new(taskgraph::ErrorKind::Json(e.to_string())))?;
+        out.write_all(text.as_bytes())
+            .map_err(|e| write_error(OPTIMIZATION_ARTIFACT, e))
     })
 }
+
+/// What became of each target task, by label.
+pub const OPTIMIZATION_ARTIFACT: &str = "optimization.json";
 
 fn write_error(name: &str, e: std::io::Error) -> Error {
     Error::io(Path::new(name), e)
@@ -136,6 +171,14 @@ fn summarize(generation: &Generation, output_dir: &Path) {
         "{} kinds, {tasks} tasks, {edges} edges; {targets} target tasks, {target_graph} in the target graph",
         generation.kinds.len()
     );
+    if let Some(optimized) = &generation.optimized {
+        let counts = optimized.counts();
+        let morphed = generation.morphed.as_ref().map_or(0, |g| g.len());
+        eprintln!(
+            "optimization: {} removed, {} replaced from existing tasks, {} replaced from the index, {} kept; {morphed} tasks to submit",
+            counts.removed, counts.from_existing, counts.from_index, counts.kept
+        );
+    }
     let timings: Vec<String> = generation
         .timings
         .iter()

@@ -2,9 +2,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use taskgraph::generator::{GenerateOptions, Generation, Phase, generate};
+use taskgraph::optimize::ids::TaskIds;
+use taskgraph::optimize::lookup::{IndexLookup, IndexSnapshot, NoIndex};
 use taskgraph::{Error, Map, Registry, Value, python};
 
 /// Generate Taskcluster task graphs from a taskgraph project directory.
@@ -47,6 +50,18 @@ pub struct Cli {
     /// Debug logging on stderr.
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,
+
+    /// Where the optimizer looks up existing tasks: `none` (nothing is
+    /// indexed), `taskcluster` (the index and queue at
+    /// $TASKCLUSTER_ROOT_URL), or an index snapshot file (JSON: index path
+    /// -> taskId, state, expires).
+    #[arg(long, global = true, value_name = "SOURCE", default_value = "none")]
+    pub index: String,
+
+    /// Derive task ids from this seed and each task's label, so that runs
+    /// repeat them (by default ids are random, as Taskcluster wants).
+    #[arg(long, global = true, value_name = "SEED")]
+    pub task_id_seed: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +84,10 @@ pub enum ShowCommand {
     Target(ShowArgs),
     /// The target task graph: target tasks and everything they need.
     TargetGraph(ShowArgs),
+    /// The optimized graph: what runs, keyed by task id.
+    Optimized(ShowArgs),
+    /// The optimized graph with the morphs applied (what is submitted).
+    Morphed(ShowArgs),
 }
 
 /// How to print a phase.
@@ -90,6 +109,8 @@ impl ShowCommand {
             ShowCommand::Full(_) => Phase::FullTaskGraph,
             ShowCommand::Target(_) => Phase::TargetTaskSet,
             ShowCommand::TargetGraph(_) => Phase::TargetTaskGraph,
+            ShowCommand::Optimized(_) => Phase::Optimized,
+            ShowCommand::Morphed(_) => Phase::Morphed,
         }
     }
 
@@ -98,21 +119,44 @@ impl ShowCommand {
             ShowCommand::Full(a)
             | ShowCommand::Tasks(a)
             | ShowCommand::Target(a)
-            | ShowCommand::TargetGraph(a) => a,
+            | ShowCommand::TargetGraph(a)
+            | ShowCommand::Optimized(a)
+            | ShowCommand::Morphed(a) => a,
         }
     }
 }
 
 /// The generation options the command line asks for. Like the reference's
 /// CLI, parameters always get a `target-kinds` override.
-pub fn options(cli: &Cli) -> GenerateOptions {
+pub fn options(cli: &Cli) -> Result<GenerateOptions, Error> {
     let mut options = GenerateOptions::new(cli.root.clone(), cli.params.clone());
     options.strict = cli.strict;
     options.overrides = Map::from_iter([(
         "target-kinds",
         Value::str_list(cli.target_kinds.iter().cloned()),
     )]);
-    options
+    options.index = index_source(&cli.index)?;
+    if let Some(seed) = &cli.task_id_seed {
+        options.task_ids = TaskIds::Seeded(seed.clone());
+    }
+    Ok(options)
+}
+
+/// The `--index` source.
+fn index_source(source: &str) -> Result<Arc<dyn IndexLookup>, Error> {
+    match source {
+        "none" => Ok(Arc::new(NoIndex)),
+        // In a task with the proxy, requests go through it and carry the
+        // task's credentials; elsewhere they go to the root URL unsigned,
+        // as the reference's do.
+        "taskcluster" if std::env::var_os("TASKCLUSTER_PROXY_URL").is_some() => Ok(Arc::new(
+            crate::lookup::TaskclusterIndex::from_environment_via_proxy()?,
+        )),
+        "taskcluster" => Ok(Arc::new(
+            crate::lookup::TaskclusterIndex::from_environment()?
+        )),
+        path => Ok(Arc::new(IndexSnapshot::load(std::path::Path::new(path))?)),
+    }
 }
 
 /// The registry graphgen links: the built-ins.
@@ -123,7 +167,7 @@ pub fn registry() -> Registry {
 /// `graphgen full|tasks|target|target-graph`.
 pub fn show(cli: &Cli, show: &ShowCommand) -> Result<(), Error> {
     let phase = show.phase();
-    let generation = generate(&registry(), &options(cli), phase)?;
+    let generation = generate(&registry(), &options(cli)?, phase)?;
     if show.args().json {
         write_json_stdout(&generation.json_node(phase))?;
     } else {
@@ -184,8 +228,25 @@ fn labels(generation: &Generation, phase: Phase) -> String {
             .as_ref()
             .map(|g| g.labels())
             .unwrap_or_default(),
+        Phase::Optimized => generation
+            .optimized
+            .as_ref()
+            .map(|o| task_labels(&o.graph))
+            .unwrap_or_default(),
+        Phase::Morphed => generation
+            .morphed
+            .as_ref()
+            .map(task_labels)
+            .unwrap_or_default(),
     };
     labels.join("\n")
+}
+
+/// The sorted labels of a graph keyed by task id.
+fn task_labels(graph: &taskgraph::generator::TaskGraph) -> Vec<&str> {
+    let mut labels: Vec<&str> = graph.tasks.values().map(|t| t.label.as_str()).collect();
+    labels.sort_unstable();
+    labels
 }
 
 /// Prints data the way the reference's `print(out + "\n")` does. A closed

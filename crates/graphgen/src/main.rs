@@ -7,6 +7,7 @@
 mod artifacts;
 mod cli;
 mod digest;
+mod lookup;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -543,6 +543,7 @@ tasks:
             using: toolchain-script
             script: pack.sh
             toolchain-artifact: public/build/pack.tar.zst
+            use-caches: []
 ",
     );
     // Resources are the files git has committed, read from the working

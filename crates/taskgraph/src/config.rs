@@ -121,6 +121,8 @@ pub struct Environment {
     pub root_url: Option<String>,
     /// Whether `MOZ_AUTOMATION` is set.
     pub moz_automation: bool,
+    /// `TASKCLUSTER_PROXY_URL`: the taskcluster-proxy inside a task.
+    pub proxy_url: Option<String>,
 }
 
 impl Environment {
@@ -131,6 +133,7 @@ impl Environment {
             task_id: var("TASK_ID"),
             root_url: var("TASKCLUSTER_ROOT_URL"),
             moz_automation: std::env::var_os("MOZ_AUTOMATION").is_some(),
+            proxy_url: var("TASKCLUSTER_PROXY_URL"),
         }
     }
 

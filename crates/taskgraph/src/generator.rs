@@ -13,10 +13,12 @@
 //! their results are merged in a fixed order, so the output never depends
 //! on thread timing.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 use rayon::prelude::*;
 
@@ -24,6 +26,9 @@ use crate::config::{Environment, GraphConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::Graph;
 use crate::kind::{self, Kind, ProjectRoot};
+use crate::optimize::ids::TaskIds;
+use crate::optimize::lookup::{IndexLookup, NoIndex};
+use crate::optimize::{self, OptimizeInputs, Optimized, morph};
 use crate::params::{LoadOptions, Parameters};
 use crate::python::JsonNode;
 use crate::registry::{Registry, TargetContext};
@@ -38,6 +43,10 @@ pub enum Phase {
     FullTaskGraph,
     TargetTaskSet,
     TargetTaskGraph,
+    /// The target graph optimized: keyed by task id.
+    Optimized,
+    /// The optimized graph with the morphs applied.
+    Morphed,
 }
 
 /// Where the project is and which parameters to use.
@@ -63,6 +72,16 @@ pub struct GenerateOptions {
     /// Where the `run-task` script is, overriding `GRAPHGEN_RUN_TASK_DIR`
     /// and `config.yml`.
     pub run_task_dir: Option<PathBuf>,
+    /// What the optimizer asks about existing tasks (default: nothing is
+    /// indexed).
+    pub index: Arc<dyn IndexLookup>,
+    /// How task ids are made.
+    pub task_ids: TaskIds,
+    /// The decision task's id, which `<decision>` references resolve to:
+    /// `$TASK_ID` in a decision task, `DECISION-TASK` on the command line.
+    pub decision_task_id: Option<String>,
+    /// The time deadlines are counted from (default: now).
+    pub now: Option<DateTime<Utc>>,
 }
 
 impl GenerateOptions {
@@ -76,6 +95,10 @@ impl GenerateOptions {
             verify: true,
             environment: None,
             run_task_dir: None,
+            index: Arc::new(NoIndex),
+            task_ids: TaskIds::Random,
+            decision_task_id: None,
+            now: None,
         }
     }
 }
@@ -184,6 +207,11 @@ pub struct Generation {
     pub full_task_graph: Option<TaskGraph>,
     pub target_task_set: Option<TaskSet>,
     pub target_task_graph: Option<TaskGraph>,
+    /// The optimized graph (keyed by task id) and the decisions behind it.
+    pub optimized: Option<Optimized>,
+    /// The morphed graph, and every label's task id after the morphs.
+    pub morphed: Option<TaskGraph>,
+    pub label_to_taskid: Option<BTreeMap<String, String>>,
     /// Wall time per phase, in order.
     pub timings: Vec<(&'static str, Duration)>,
 }
@@ -197,6 +225,8 @@ impl Generation {
             Phase::FullTaskGraph => self.full_task_graph.as_ref().map(TaskGraph::to_json),
             Phase::TargetTaskSet => self.target_task_set.as_ref().map(TaskSet::to_json),
             Phase::TargetTaskGraph => self.target_task_graph.as_ref().map(TaskGraph::to_json),
+            Phase::Optimized => self.optimized.as_ref().map(|o| o.graph.to_json()),
+            Phase::Morphed => self.morphed.as_ref().map(TaskGraph::to_json),
         };
         value.unwrap_or_else(|| Value::Map(Map::default()))
     }
@@ -209,6 +239,8 @@ impl Generation {
             Phase::FullTaskGraph => self.full_task_graph.as_ref().map(TaskGraph::json_node),
             Phase::TargetTaskSet => self.target_task_set.as_ref().map(TaskSet::json_node),
             Phase::TargetTaskGraph => self.target_task_graph.as_ref().map(TaskGraph::json_node),
+            Phase::Optimized => self.optimized.as_ref().map(|o| o.graph.json_node()),
+            Phase::Morphed => self.morphed.as_ref().map(TaskGraph::json_node),
         };
         node.unwrap_or(JsonNode::Object(Vec::new()))
     }
@@ -250,6 +282,9 @@ pub fn generate(
         full_task_graph: None,
         target_task_set: None,
         target_task_graph: None,
+        optimized: None,
+        morphed: None,
+        label_to_taskid: None,
         timings: Vec::new(),
     };
     if until == Phase::FullTaskSet {
@@ -280,8 +315,71 @@ pub fn generate(
         }
         generation.target_task_set = Some(target_set);
     }
+
+    if until >= Phase::Optimized {
+        let optimized = optimize_phase(registry, options, &generation)?;
+        lap("optimization", &mut timings);
+        if until >= Phase::Morphed {
+            let mut label_to_taskid = optimized.label_to_taskid.clone();
+            let morphed = morph::morph(
+                optimized.graph.clone(),
+                &mut label_to_taskid,
+                &generation.parameters,
+                &generation.graph_config,
+                &options.task_ids,
+            )?;
+            lap("morphs", &mut timings);
+            generation.morphed = Some(morphed);
+            generation.label_to_taskid = Some(label_to_taskid);
+        }
+        generation.optimized = Some(optimized);
+    }
     generation.timings = timings;
     Ok(generation)
+}
+
+/// The optimize phase over the generated target graph.
+fn optimize_phase(
+    registry: &Registry,
+    options: &GenerateOptions,
+    generation: &Generation,
+) -> Result<Optimized> {
+    let target_set = generation.target_task_set.as_ref().expect("generated");
+    let target = generation.target_task_graph.as_ref().expect("generated");
+    let full = generation.full_task_graph.as_ref().expect("generated");
+    let params = &generation.parameters;
+
+    let mut requested: BTreeSet<String> = target_set.tasks.keys().cloned().collect();
+    requested.extend(
+        always_target_tasks(full, params)
+            .into_iter()
+            .map(str::to_owned),
+    );
+    let do_not_optimize =
+        optimize::do_not_optimize(params, target_set.tasks.keys().map(String::as_str));
+    let environment = generation.graph_config.environment();
+    let strategies = registry.strategies_for(params, environment)?;
+    let decision_task_id = options
+        .decision_task_id
+        .clone()
+        .unwrap_or_else(|| "DECISION-TASK".to_owned());
+    let root_url = environment.root_url().ok();
+    let inputs = OptimizeInputs {
+        requested: &requested,
+        params,
+        strategies: &strategies,
+        lookup: options.index.as_ref(),
+        decision_task_id: &decision_task_id,
+        root_url: root_url.as_deref(),
+        proxy_url: environment.proxy_url.as_deref(),
+        now: options.now.unwrap_or_else(Utc::now),
+        task_ids: &options.task_ids,
+    };
+    let optimized = optimize::optimize(target, &do_not_optimize, &inputs)?;
+    if options.verify {
+        verify::optimized_task_graph(&optimized.graph)?;
+    }
+    Ok(optimized)
 }
 
 fn load_parameters(

@@ -10,6 +10,7 @@
 //! built-in ones.
 
 use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -18,12 +19,14 @@ use indexmap::IndexMap;
 use crate::config::GraphConfig;
 use crate::error::{Error, ErrorKind, Result, closest_names};
 use crate::kind::Loader;
+use crate::optimize::strategies::Strategy;
 use crate::params::{ParameterSchema, Parameters};
 use crate::schema::Schema;
 use crate::task::Task;
 use crate::transform::{TransformConfig, TransformRef};
 use crate::transforms::fetch::FetchBuilder;
 use crate::value::Map;
+use crate::value::Value;
 
 /// What a target-task method or filter sees.
 #[derive(Debug)]
@@ -49,6 +52,9 @@ pub struct RunContext {
 
 /// Sets up a task description for one `run.using` on one worker.
 pub type RunUsingFn = fn(&TransformConfig<'_>, &mut RunContext) -> Result<()>;
+
+/// Strategies by name, as an override set holds them.
+pub type StrategySet = Vec<(String, Arc<dyn Strategy>)>;
 
 /// A registered `run.using` implementation.
 #[derive(Clone, Debug)]
@@ -84,6 +90,10 @@ pub struct Registry {
     payload_builders: HashMap<String, PayloadBuilder>,
     index_builders: HashMap<String, IndexFn>,
     fetch_builders: HashMap<String, FetchBuilder>,
+    strategies: BTreeMap<String, Arc<dyn Strategy>>,
+    /// Named sets of strategies that replace registered ones, chosen by the
+    /// `optimize_strategies` parameter or `$TASKGRAPH_OPTIMIZE_STRATEGIES`.
+    strategy_overrides: HashMap<String, StrategySet>,
     parameters: ParameterSchema,
 }
 
@@ -109,6 +119,9 @@ impl Registry {
         crate::transforms::register(&mut registry);
         crate::kind::register_loaders(&mut registry);
         crate::target::register(&mut registry);
+        for (name, strategy) in crate::optimize::strategies::builtins() {
+            registry.add_strategy(name, strategy);
+        }
         registry
     }
 
@@ -223,6 +236,62 @@ impl Registry {
         self.fetch_builders
             .get(fetch_type)
             .ok_or_else(|| unknown("fetch type", fetch_type, self.fetch_builders.keys()))
+    }
+
+    /// Registers an optimization strategy (the first key of a task's
+    /// `optimization`).
+    pub fn add_strategy(&mut self, name: &str, strategy: Arc<dyn Strategy>) {
+        self.strategies.insert(name.to_owned(), strategy);
+    }
+
+    pub fn strategy(&self, name: &str) -> Result<&Arc<dyn Strategy>> {
+        self.strategies
+            .get(name)
+            .ok_or_else(|| unknown("optimization strategy", name, self.strategies.keys()))
+    }
+
+    /// Registers a named set of strategies that replace the registered
+    /// ones of the same names when `optimize_strategies` names the set.
+    pub fn add_strategy_override(
+        &mut self,
+        name: &str,
+        strategies: Vec<(String, Arc<dyn Strategy>)>,
+    ) {
+        self.strategy_overrides.insert(name.to_owned(), strategies);
+    }
+
+    /// The strategies for a generation: the registered ones, with the
+    /// override set that `$TASKGRAPH_OPTIMIZE_STRATEGIES` (first) or the
+    /// `optimize_strategies` parameter names.
+    pub fn strategies_for(
+        &self,
+        params: &Parameters,
+        _environment: &crate::config::Environment,
+    ) -> Result<BTreeMap<String, Arc<dyn Strategy>>> {
+        let mut strategies = self.strategies.clone();
+        let chosen = std::env::var("TASKGRAPH_OPTIMIZE_STRATEGIES")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                params
+                    .get("optimize_strategies")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
+        if let Some(name) = chosen {
+            let set = self.strategy_overrides.get(&name).ok_or_else(|| {
+                unknown(
+                    "set of optimization strategies",
+                    &name,
+                    self.strategy_overrides.keys(),
+                )
+                .at_field("optimize_strategies")
+            })?;
+            for (strategy_name, strategy) in set {
+                strategies.insert(strategy_name.clone(), Arc::clone(strategy));
+            }
+        }
+        Ok(strategies)
     }
 
     /// The parameter schema, for extension.

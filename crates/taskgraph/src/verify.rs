@@ -144,6 +144,20 @@ fn index_routes_have_no_slash(task: &Task) -> Result<()> {
     Ok(())
 }
 
+/// Checks of the optimized graph: every `always-optimized` task must have
+/// been optimized away.
+pub fn optimized_task_graph(graph: &TaskGraph) -> Result<()> {
+    for task in graph.tasks.values() {
+        if task.task.get("workerType").and_then(Value::as_str) == Some("always-optimized") {
+            return Err(failure(format!(
+                "Could not optimize the task '{}'",
+                task.label
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Python's `str()` of an optional value; strings are borrowed.
 fn python_str(value: Option<&Value>) -> Cow<'_, str> {
     match value {

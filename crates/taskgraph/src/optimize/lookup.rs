@@ -106,7 +106,9 @@ impl IndexSnapshot {
 }
 
 fn snapshot_error(path: &str, message: &str) -> Error {
-    let error = Error::new(ErrorKind::Json(format!("invalid index snapshot: {message}")));
+    let error = Error::new(ErrorKind::Json(format!(
+        "invalid index snapshot: {message}"
+    )));
     if path.is_empty() {
         error
     } else {

@@ -3,6 +3,8 @@
 pub mod archive;
 pub mod docker;
 pub mod docker_context;
+pub mod parameterization;
 pub mod path;
+pub mod time;
 pub mod treeherder;
 pub mod workers;

@@ -135,6 +135,7 @@ impl Project {
             task_id: None,
             root_url: Some("https://tc.example.com".to_owned()),
             moz_automation: false,
+            proxy_url: None,
         });
         generate(&Registry::with_builtins(), &options, Phase::FullTaskSet)
     }
