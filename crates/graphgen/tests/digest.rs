@@ -1,5 +1,6 @@
 //! `graphgen digest`: the inputs of a cached task's digest, and what
-//! changed since an earlier run, on the toolchains fixture.
+//! changed since an earlier run, on the downloads fixture (toolchains
+//! built from fetches, each cached).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -24,10 +25,10 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// The toolchains fixture, committed to a fresh repository.
+/// The downloads fixture, committed to a fresh repository.
 fn checkout() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&repo_root().join("tests/fixtures/toolchains"), dir.path());
+    copy_tree(&repo_root().join("tests/fixtures/downloads"), dir.path());
     for args in [
         &["init", "-q"][..],
         &["add", "-A"],
@@ -88,37 +89,41 @@ fn digest_in_graph(dir: &Path, label: &str) -> String {
 #[test]
 fn digest_lists_every_input_and_ends_in_the_task_digest() {
     let dir = checkout();
-    let out = stdout_of(&graphgen(dir.path(), &["digest", "toolchain-codec"]));
-    let digest = digest_in_graph(dir.path(), "toolchain-codec");
+    let out = stdout_of(&graphgen(dir.path(), &["digest", "toolchain-spm"]));
+    let digest = digest_in_graph(dir.path(), "toolchain-spm");
 
     assert!(
-        out.starts_with("toolchain-codec (toolchains.v3/codec)\n"),
+        out.starts_with("toolchain-spm (toolchains.v3/spm)\n"),
         "{out}"
     );
-    // The resource hash with each file under it, the artifact, both
-    // parents with their digests, and the chain-of-trust marker.
+    // The resource hash with each file under it, the artifact, the image,
+    // both parents with their digests, and the chain-of-trust marker.
     assert!(out.contains("   1  files      "), "{out}");
-    assert!(out.contains("  lib/codec.c\n"), "{out}");
     assert!(
-        out.contains("  taskcluster/scripts/toolchain/build-codec.sh\n"),
+        out.contains("  taskcluster/scripts/toolchain/common.sh\n"),
         "{out}"
     );
     assert!(
-        out.contains("   2  data       orchard/private/codec.tar.zst\n"),
+        out.contains("  taskcluster/scripts/toolchain/build-spm.sh\n"),
         "{out}"
     );
     assert!(
-        out.contains("parent     toolchain-node  toolchains.v3/node/"),
+        out.contains("   2  data       public/build/spm.tar.zst\n"),
+        "{out}"
+    );
+    assert!(out.contains("   3  data       fetch\n"), "{out}");
+    assert!(
+        out.contains("parent     fetch-sentencepiece  content.v1/sentencepiece/"),
         "{out}"
     );
     assert!(
-        out.contains("parent     toolchain-rust  toolchains.v3/rust/"),
+        out.contains("parent     toolchain-zlib  toolchains.v3/zlib/"),
         "{out}"
     );
-    assert!(out.contains("   5  trust      True\n"), "{out}");
+    assert!(out.contains("   6  trust      True\n"), "{out}");
     assert!(out.contains(&format!("digest {digest}\n")), "{out}");
     assert!(out.contains(&format!(
-        "index  orchard.cache.level-3.toolchains.v3.codec.hash.{digest}"
+        "index  atlas.cache.level-3.toolchains.v3.spm.hash.{digest}"
     )));
 }
 
@@ -127,14 +132,14 @@ fn digest_json_is_the_record() {
     let dir = checkout();
     let out = stdout_of(&graphgen(
         dir.path(),
-        &["digest", "toolchain-rust", "--json"],
+        &["digest", "toolchain-zlib", "--json"],
     ));
     let record: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(record["label"], "toolchain-rust");
+    assert_eq!(record["label"], "toolchain-zlib");
     assert_eq!(record["inputs"][0]["source"], "files");
     assert_eq!(
         record["digest"].as_str().unwrap(),
-        digest_in_graph(dir.path(), "toolchain-rust")
+        digest_in_graph(dir.path(), "toolchain-zlib")
     );
 }
 
@@ -152,59 +157,58 @@ fn against_an_earlier_run_names_the_changed_file_and_the_upstream_task() {
     // Unchanged inputs: nothing to explain.
     let same = stdout_of(&graphgen(
         dir.path(),
-        &["digest", "toolchain-codec", "--against", "before"],
+        &["digest", "toolchain-spm", "--against", "before"],
     ));
     assert!(
-        same.starts_with("toolchain-codec: digest unchanged ("),
+        same.starts_with("toolchain-spm: digest unchanged ("),
         "{same}"
     );
 
-    // A resource of toolchain-rust changes; toolchain-codec depends on it.
-    let toml = dir.path().join("rust-toolchain.toml");
-    let mut text = fs::read_to_string(&toml).unwrap();
-    text.push_str("# pinned again\n");
-    fs::write(&toml, text).unwrap();
+    // toolchain-zlib's script changes; toolchain-spm depends on it.
+    let script = dir
+        .path()
+        .join("taskcluster/scripts/toolchain/build-zlib.sh");
+    let mut text = fs::read_to_string(&script).unwrap();
+    text.push_str("# built again\n");
+    fs::write(&script, text).unwrap();
 
     let out = stdout_of(&graphgen(
         dir.path(),
-        &["digest", "toolchain-codec", "--against", "before"],
+        &["digest", "toolchain-spm", "--against", "before"],
     ));
+    assert!(out.starts_with("toolchain-spm: digest changed\n"), "{out}");
+    assert!(out.contains("-   5  parent     toolchain-zlib"), "{out}");
+    assert!(out.contains("+   5  parent     toolchain-zlib"), "{out}");
     assert!(
-        out.starts_with("toolchain-codec: digest changed\n"),
+        out.contains("the change started in: toolchain-zlib\n"),
         "{out}"
     );
-    assert!(out.contains("-   4  parent     toolchain-rust"), "{out}");
-    assert!(out.contains("+   4  parent     toolchain-rust"), "{out}");
+    assert!(out.contains("toolchain-zlib: digest changed"), "{out}");
     assert!(
-        out.contains("the change started in: toolchain-rust\n"),
+        out.contains("file changed: taskcluster/scripts/toolchain/build-zlib.sh"),
         "{out}"
     );
-    assert!(out.contains("toolchain-rust: digest changed"), "{out}");
-    assert!(out.contains("file changed: rust-toolchain.toml"), "{out}");
     assert!(
-        !out.contains("toolchain-node"),
-        "node did not change:\n{out}"
+        !out.contains("fetch-sentencepiece:"),
+        "the fetch did not change:\n{out}"
     );
 }
 
 #[test]
 fn tasks_without_a_digest_are_refused_clearly() {
     let dir = checkout();
-    let output = graphgen(dir.path(), &["digest", "build-linux-app"]);
+    let output = graphgen(dir.path(), &["digest", "build-native"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("`build-linux-app` is not cached"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("`build-native` is not cached"), "{stderr}");
 
-    let output = graphgen(dir.path(), &["digest", "toolchain-nod"]);
+    let output = graphgen(dir.path(), &["digest", "toolchain-zlb"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("did you mean toolchain-node"), "{stderr}");
+    assert!(stderr.contains("did you mean toolchain-zlib"), "{stderr}");
 
     let output = graphgen(
         dir.path(),
-        &["digest", "toolchain-rust", "--against", "nowhere"],
+        &["digest", "toolchain-zlib", "--against", "nowhere"],
     );
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
