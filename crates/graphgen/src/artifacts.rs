@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use taskgraph::generator::{Generation, Phase, generate};
+use taskgraph::optimize::previous::Reuse;
+use taskgraph::optimize::{KeepReason, Optimized, Verdict};
 use taskgraph::python::{self, JsonNode, JsonStyle};
 use taskgraph::{Error, Value, digest, yaml};
 
@@ -20,7 +22,8 @@ use crate::cli::{self, Cli};
 /// `task-graph.json`, `label-to-taskid.json`) and graphgen's own
 /// (`digest-inputs.json`, `optimization.json`).
 pub fn decision(cli: &Cli) -> Result<(), Error> {
-    let mut options = cli::options(cli)?;
+    let prepared = cli::prepare(cli)?;
+    let mut options = prepared.options;
     // In a decision task, `<decision>` is the decision task itself.
     options.decision_task_id = std::env::var("TASK_ID").ok().filter(|id| !id.is_empty());
     let generation = generate(&cli::registry(), &options, Phase::Morphed)?;
@@ -28,9 +31,12 @@ pub fn decision(cli: &Cli) -> Result<(), Error> {
     std::fs::create_dir_all(&cli.output_dir).map_err(|e| Error::io(&cli.output_dir, e))?;
     let mut staged = Staged::new(&cli.output_dir);
     write_artifacts(&generation, &mut staged)?;
+    if let Some(reuse) = &prepared.reuse {
+        write_reuse(reuse, &mut staged)?;
+    }
     staged.commit()?;
 
-    summarize(&generation, &cli.output_dir);
+    summarize(&generation, prepared.reuse.as_ref(), &cli.output_dir);
     // The graph is freed by the process's exit; freeing it piece by piece
     // first would only cost time.
     std::mem::forget(generation);
@@ -101,6 +107,34 @@ fn write_artifacts(generation: &Generation, staged: &mut Staged) -> Result<(), E
 /// What became of each target task, by label.
 pub const OPTIMIZATION_ARTIFACT: &str = "optimization.json";
 
+/// What reusing earlier task groups gave: written only with
+/// `--previous-group-ids`.
+pub const PREVIOUS_GROUPS_ARTIFACT: &str = "previous-groups.json";
+
+/// `previous-groups.json`: the tasks reused (label → task id, with when
+/// they expire), and those that run again because they expired or because
+/// of `--start-task-prefix`.
+fn write_reuse(reuse: &Reuse, staged: &mut Staged) -> Result<(), Error> {
+    // In the order the tasks were reused (serde_json keeps insertion order).
+    let reused: serde_json::Map<String, serde_json::Value> = reuse
+        .existing_tasks
+        .iter()
+        .map(|(label, id)| (label.clone(), serde_json::Value::from(id.as_str())))
+        .collect();
+    let document = serde_json::json!({
+        "reused": reused,
+        "expires": reuse.expires,
+        "expired": reuse.expired,
+        "start-task-prefix": reuse.rerun,
+    });
+    staged.write(PREVIOUS_GROUPS_ARTIFACT, |out| {
+        let text = serde_json::to_string_pretty(&document)
+            .map_err(|e| Error::new(taskgraph::ErrorKind::Json(e.to_string())))?;
+        out.write_all(text.as_bytes())
+            .map_err(|e| write_error(PREVIOUS_GROUPS_ARTIFACT, e))
+    })
+}
+
 fn write_error(name: &str, e: std::io::Error) -> Error {
     Error::io(Path::new(name), e)
 }
@@ -161,7 +195,7 @@ impl Staged {
 
 /// A short account of the run on stderr.
 #[expect(clippy::print_stderr, reason = "the summary is for humans, on stderr")]
-fn summarize(generation: &Generation, output_dir: &Path) {
+fn summarize(generation: &Generation, reuse: Option<&Reuse>, output_dir: &Path) {
     let full = generation.full_task_graph.as_ref();
     let tasks = full.map_or(0, |g| g.len());
     let edges = full.map_or(0, |g| g.graph.edge_count());
@@ -171,8 +205,24 @@ fn summarize(generation: &Generation, output_dir: &Path) {
         "{} kinds, {tasks} tasks, {edges} edges; {targets} target tasks, {target_graph} in the target graph",
         generation.kinds.len()
     );
+    if let Some(reuse) = reuse {
+        eprintln!(
+            "previous groups: {} tasks to reuse; {} expired and {} matched by --start-task-prefix run again",
+            reuse.existing_tasks.len(),
+            reuse.expired.len(),
+            reuse.rerun.len()
+        );
+    }
     if let Some(optimized) = &generation.optimized {
         let counts = optimized.counts();
+        let refused = refused_existing_tasks(optimized);
+        if !refused.is_empty() {
+            eprintln!(
+                "{} existing tasks expire before their dependents' deadlines and run again: {}",
+                refused.len(),
+                abbreviated(&refused, 10)
+            );
+        }
         let morphed = generation.morphed.as_ref().map_or(0, |g| g.len());
         eprintln!(
             "optimization: {} removed, {} replaced from existing tasks, {} replaced from the index, {} kept; {morphed} tasks to submit",
@@ -186,6 +236,33 @@ fn summarize(generation: &Generation, output_dir: &Path) {
         .collect();
     eprintln!("time: {}", timings.join(", "));
     eprintln!("artifacts written to {}", output_dir.display());
+}
+
+/// Labels kept because the existing task meant to replace them expires too
+/// soon.
+fn refused_existing_tasks(optimized: &Optimized) -> Vec<&str> {
+    optimized
+        .decisions
+        .iter()
+        .filter(|(_, decision)| {
+            matches!(
+                decision.verdict,
+                Verdict::Kept {
+                    reason: KeepReason::ExistingTaskExpires { .. }
+                }
+            )
+        })
+        .map(|(label, _)| label.as_str())
+        .collect()
+}
+
+/// The first `limit` items, comma-separated, and how many more there are.
+fn abbreviated(items: &[&str], limit: usize) -> String {
+    let mut text = items[..items.len().min(limit)].join(", ");
+    if items.len() > limit {
+        text.push_str(&format!(" and {} more", items.len() - limit));
+    }
+    text
 }
 
 fn millis(duration: Duration) -> String {

@@ -1,14 +1,17 @@
 //! Command-line arguments, and the phase-printing subcommands.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
+use indexmap::IndexMap;
 use taskgraph::generator::{GenerateOptions, Generation, Phase, generate};
 use taskgraph::optimize::ids::TaskIds;
 use taskgraph::optimize::lookup::{IndexLookup, IndexSnapshot, NoIndex};
-use taskgraph::{Error, Map, Registry, Value, python};
+use taskgraph::optimize::previous::{GroupFiles, Reuse, TaskGroupSource, reuse_previous_groups};
+use taskgraph::{Error, ErrorKind, Map, Registry, Value, python};
 
 /// Generate Taskcluster task graphs from a taskgraph project directory.
 #[derive(Debug, Parser)]
@@ -62,6 +65,34 @@ pub struct Cli {
     /// repeat them (by default ids are random, as Taskcluster wants).
     #[arg(long, global = true, value_name = "SEED")]
     pub task_id_seed: Option<String>,
+
+    /// Reuse the completed tasks of these earlier task groups, and their
+    /// ancestors, as existing tasks; later groups win over earlier ones
+    /// (repeatable, or comma-separated).
+    #[arg(
+        long = "previous-group-ids",
+        global = true,
+        value_name = "TASK_GROUP_ID",
+        value_delimiter = ','
+    )]
+    pub previous_group_ids: Vec<String>,
+
+    /// With --previous-group-ids: the tasks whose label starts with this,
+    /// and every task depending on them, run again.
+    #[arg(long, global = true, value_name = "PREFIX")]
+    pub start_task_prefix: Option<String>,
+
+    /// Where --previous-group-ids are read from: `taskcluster` (the queue
+    /// at $TASKCLUSTER_ROOT_URL, signed with $TASKCLUSTER_CLIENT_ID and
+    /// $TASKCLUSTER_ACCESS_TOKEN when set) or a directory of saved
+    /// listTaskGroup responses (`<task group id>.json`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "SOURCE",
+        default_value = "taskcluster"
+    )]
+    pub task_groups: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +102,9 @@ pub enum Command {
     /// What a cached task's digest is made of; with --against, what changed
     /// since an earlier run and where the change started.
     Digest(crate::digest::DigestArgs),
+    /// Why a task is in the target graph (or not), and what the optimizer
+    /// did with it.
+    Explain(crate::explain::ExplainArgs),
 }
 
 /// The phases `taskgraph` can print.
@@ -126,9 +160,35 @@ impl ShowCommand {
     }
 }
 
+/// The generation options the command line asks for, and what reusing
+/// earlier task groups gave.
+#[derive(Debug)]
+pub struct Prepared {
+    pub options: GenerateOptions,
+    /// None without --previous-group-ids.
+    pub reuse: Option<Reuse>,
+}
+
 /// The generation options the command line asks for. Like the reference's
 /// CLI, parameters always get a `target-kinds` override.
 pub fn options(cli: &Cli) -> Result<GenerateOptions, Error> {
+    Ok(prepare(cli)?.options)
+}
+
+/// [`options`], with the earlier task groups read and their tasks set to
+/// be reused.
+pub fn prepare(cli: &Cli) -> Result<Prepared, Error> {
+    let mut options = base_options(cli)?;
+    let reuse = previous_groups(cli, &options)?;
+    if let Some(reuse) = &reuse {
+        options.reused_tasks = reuse.existing_tasks.clone();
+        options.existing_expires = reuse.expires.clone();
+        warn_about_rebuilt_tasks(reuse);
+    }
+    Ok(Prepared { options, reuse })
+}
+
+fn base_options(cli: &Cli) -> Result<GenerateOptions, Error> {
     let mut options = GenerateOptions::new(cli.root.clone(), cli.params.clone());
     options.strict = cli.strict;
     options.overrides = Map::from_iter([(
@@ -140,6 +200,59 @@ pub fn options(cli: &Cli) -> Result<GenerateOptions, Error> {
         options.task_ids = TaskIds::Seeded(seed.clone());
     }
     Ok(options)
+}
+
+/// Reads the earlier task groups, if any were named.
+fn previous_groups(cli: &Cli, options: &GenerateOptions) -> Result<Option<Reuse>, Error> {
+    if cli.previous_group_ids.is_empty() {
+        if cli.start_task_prefix.is_some() {
+            return Err(usage_error(
+                "--start-task-prefix needs --previous-group-ids: it picks which of their tasks run again",
+            ));
+        }
+        return Ok(None);
+    }
+    if let Some(empty) = cli
+        .previous_group_ids
+        .iter()
+        .find(|id| id.trim().is_empty())
+    {
+        return Err(usage_error(&format!(
+            "--previous-group-ids has an empty task group id ({empty:?})"
+        )));
+    }
+
+    let source: Box<dyn TaskGroupSource> = match cli.task_groups.as_str() {
+        "taskcluster" => Box::new(crate::groups::TaskclusterGroups::from_environment()?),
+        dir => Box::new(GroupFiles::load(Path::new(dir))?),
+    };
+    let now = options.now.unwrap_or_else(Utc::now);
+    // Explicit `existing_tasks` parameters are applied during generation,
+    // over these.
+    let reuse = reuse_previous_groups(
+        source.as_ref(),
+        &cli.previous_group_ids,
+        cli.start_task_prefix.as_deref(),
+        &IndexMap::new(),
+        now,
+    )?;
+    Ok(Some(reuse))
+}
+
+/// Expired tasks cannot be reused: say so, since they will run again.
+fn warn_about_rebuilt_tasks(reuse: &Reuse) {
+    for (label, task_id) in &reuse.expired {
+        tracing::warn!("`{label}` ({task_id}) has expired: it is not reused and runs again");
+    }
+    tracing::info!(
+        "{} tasks reused from earlier task groups, {} run again after --start-task-prefix",
+        reuse.existing_tasks.len(),
+        reuse.rerun.len()
+    );
+}
+
+fn usage_error(message: &str) -> Error {
+    Error::new(ErrorKind::Usage(message.to_owned()))
 }
 
 /// The `--index` source.

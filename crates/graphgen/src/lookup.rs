@@ -48,13 +48,13 @@ use taskgraph::optimize::lookup::{IndexLookup, TaskStatus};
 use taskgraph::{Error, ErrorKind, Result};
 
 /// How many times a request is sent before its failure is reported.
-const ATTEMPTS: usize = 5;
+pub(crate) const ATTEMPTS: usize = 5;
 /// The wait before the first retry; it doubles with each further one.
-const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
+pub(crate) const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
 /// The longest wait between two attempts.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+pub(crate) const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 /// How long one attempt may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The two batched endpoints, with what tells their requests and answers
 /// apart.
@@ -398,16 +398,16 @@ pub fn root_url_from(env: impl Fn(&str) -> Option<String>, use_proxy: bool) -> R
     }
 }
 
-fn env_var(name: &str) -> Option<String> {
+pub(crate) fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn normalize_root_url(url: &str) -> String {
+pub(crate) fn normalize_root_url(url: &str) -> String {
     url.trim().trim_end_matches('/').to_owned()
 }
 
 /// `ids` without repeats, in first-seen order.
-fn unique(ids: &[String]) -> Vec<&str> {
+pub(crate) fn unique(ids: &[String]) -> Vec<&str> {
     let mut seen = BTreeSet::new();
     ids.iter()
         .map(String::as_str)
@@ -445,7 +445,7 @@ fn describe_failure(endpoint: Endpoint, error: &anyhow::Error, attempts: usize) 
     }
 }
 
-fn lookup_error(message: String) -> Error {
+pub(crate) fn lookup_error(message: String) -> Error {
     // taskgraph has no error kind for a remote service yet; `Verification`
     // prints the message as it is.
     Error::new(ErrorKind::Verification(message))

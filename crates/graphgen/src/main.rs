@@ -1,15 +1,19 @@
 //! `graphgen`: generate Taskcluster task graphs from a taskgraph project.
 //!
 //! `graphgen --params FILE` runs every phase and writes the decision
-//! artifacts; `graphgen full|tasks|target|target-graph` print one phase the
-//! way `taskgraph <phase>` does. Data goes to stdout, messages to stderr.
+//! artifacts; `graphgen full|tasks|target|target-graph|optimized|morphed`
+//! print one phase the way `taskgraph <phase>` does; `graphgen digest` and
+//! `graphgen explain` say why a task is what it is. Data goes to stdout,
+//! messages to stderr.
 
 mod artifacts;
 mod cli;
 mod digest;
+mod explain;
+mod groups;
 mod lookup;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -42,6 +46,7 @@ fn init_logging(verbose: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }
@@ -50,6 +55,7 @@ fn run(cli: &Cli) -> Result<(), taskgraph::Error> {
     match &cli.command {
         Some(Command::Show(show)) => cli::show(cli, show),
         Some(Command::Digest(args)) => digest::run(cli, args),
+        Some(Command::Explain(args)) => explain::run(cli, args),
         None => artifacts::decision(cli),
     }
 }

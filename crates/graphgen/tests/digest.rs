@@ -2,78 +2,22 @@
 //! changed since an earlier run, on the downloads fixture (toolchains
 //! built from fetches, each cached).
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::stdout_of;
 
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "expected" {
-                copy_tree(&entry.path(), &target);
-            }
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// The downloads fixture, committed to a fresh repository.
 fn checkout() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(&repo_root().join("tests/fixtures/downloads"), dir.path());
-    for args in [
-        &["init", "-q"][..],
-        &["add", "-A"],
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-qm",
-            "x",
-        ],
-    ] {
-        let status = Command::new("git")
-            .args(args)
-            .current_dir(dir.path())
-            .status()
-            .expect("git must be installed");
-        assert!(status.success());
-    }
-    dir
+    common::checkout("downloads")
 }
 
 fn graphgen(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_graphgen"))
-        .args(args)
-        .args(["--params", "params/push.yml"])
-        .current_dir(dir)
-        .env("TASKCLUSTER_ROOT_URL", "https://tc.example.com")
-        .env(
-            "GRAPHGEN_RUN_TASK_DIR",
-            repo_root().join("taskcluster/scripts/run-task"),
-        )
-        .env_remove("TASK_ID")
-        .output()
-        .unwrap()
-}
-
-fn stdout_of(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
+    let mut with_params = args.to_vec();
+    with_params.extend(["--params", "params/push.yml"]);
+    common::graphgen(dir, &with_params)
 }
 
 /// The digest in the task's own index route, from `graphgen full --json`.

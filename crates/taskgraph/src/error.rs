@@ -102,6 +102,11 @@ pub enum ErrorKind {
     /// A git command failed.
     #[error("{0}")]
     Vcs(String),
+
+    /// The caller asked for something that cannot be done: conflicting
+    /// options, a label no task has.
+    #[error("{0}")]
+    Usage(String),
 }
 
 fn suggest(names: &[String]) -> String {

@@ -13,7 +13,7 @@
 //! their results are merged in a fixed order, so the output never depends
 //! on thread timing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -82,6 +82,15 @@ pub struct GenerateOptions {
     pub decision_task_id: Option<String>,
     /// The time deadlines are counted from (default: now).
     pub now: Option<DateTime<Utc>>,
+    /// When the tasks of `existing_tasks` expire, where known (see
+    /// [`crate::optimize::previous`]).
+    pub existing_expires: BTreeMap<String, String>,
+    /// Tasks reused from earlier task groups (label → task id), merged
+    /// under the parameters' own `existing_tasks`, which win.
+    pub reused_tasks: IndexMap<String, String>,
+    /// Record which filter dropped each task (for `explain`); off by
+    /// default because it costs a map entry per dropped task.
+    pub trace_targets: bool,
 }
 
 impl GenerateOptions {
@@ -99,6 +108,9 @@ impl GenerateOptions {
             task_ids: TaskIds::Random,
             decision_task_id: None,
             now: None,
+            existing_expires: BTreeMap::new(),
+            reused_tasks: IndexMap::new(),
+            trace_targets: false,
         }
     }
 }
@@ -212,6 +224,9 @@ pub struct Generation {
     /// The morphed graph, and every label's task id after the morphs.
     pub morphed: Option<TaskGraph>,
     pub label_to_taskid: Option<BTreeMap<String, String>>,
+    /// Which filter dropped each task, when
+    /// [`GenerateOptions::trace_targets`] asked for it.
+    pub target_trace: Option<TargetTrace>,
     /// Wall time per phase, in order.
     pub timings: Vec<(&'static str, Duration)>,
 }
@@ -269,6 +284,7 @@ pub fn generate(
     }
     let mut parameters = load_parameters(registry, options, &graph_config)?;
     parameters.default_empty_filters();
+    parameters.add_reused_tasks(&options.reused_tasks);
     lap("config and parameters", &mut timings);
 
     let (kinds, full_task_set) = load_all_kinds(registry, &root, &graph_config, &parameters)?;
@@ -285,6 +301,7 @@ pub fn generate(
         optimized: None,
         morphed: None,
         label_to_taskid: None,
+        target_trace: None,
         timings: Vec::new(),
     };
     if until == Phase::FullTaskSet {
@@ -301,12 +318,15 @@ pub fn generate(
 
     if until >= Phase::TargetTaskSet {
         let full = generation.full_task_graph.as_ref().expect("computed above");
+        let mut trace = options.trace_targets.then(TargetTrace::default);
         let target_set = target_task_set(
             registry,
             full,
             &generation.parameters,
             &generation.graph_config,
+            trace.as_mut(),
         )?;
+        generation.target_trace = trace;
         lap("target task set", &mut timings);
         if until >= Phase::TargetTaskGraph {
             let target_graph = target_task_graph(full, &target_set, &generation.parameters)?;
@@ -374,6 +394,7 @@ fn optimize_phase(
         proxy_url: environment.proxy_url.as_deref(),
         now: options.now.unwrap_or_else(Utc::now),
         task_ids: &options.task_ids,
+        existing_expires: &options.existing_expires,
     };
     let optimized = optimize::optimize(target, &do_not_optimize, &inputs)?;
     if options.verify {
@@ -501,12 +522,32 @@ pub fn full_task_graph(set: &TaskSet) -> Result<TaskGraph> {
     })
 }
 
-/// Applies the parameters' filters, in order, to the full task graph.
+/// The filters a target task set was chosen with, and which one dropped
+/// each task of the full graph that is not in it.
+#[derive(Debug, Clone, Default)]
+pub struct TargetTrace {
+    /// Filter names, in the order they ran.
+    pub filters: Vec<String>,
+    /// Label → index into `filters`.
+    pub dropped_by: HashMap<String, usize>,
+}
+
+impl TargetTrace {
+    /// The filter that dropped `label`, if one did.
+    pub fn dropped_by(&self, label: &str) -> Option<&str> {
+        let index = *self.dropped_by.get(label)?;
+        self.filters.get(index).map(String::as_str)
+    }
+}
+
+/// Applies the parameters' filters, in order, to the full task graph,
+/// recording in `trace` (when given) which filter dropped each task.
 pub fn target_task_set(
     registry: &Registry,
     full: &TaskGraph,
     parameters: &Parameters,
     graph_config: &GraphConfig,
+    mut trace: Option<&mut TargetTrace>,
 ) -> Result<TaskSet> {
     let mut filters: Vec<String> = parameters
         .get("filters")
@@ -535,6 +576,13 @@ pub fn target_task_set(
                 )))
             })?;
             next.insert(label, Arc::clone(task));
+        }
+        if let Some(trace) = trace.as_deref_mut() {
+            let index = trace.filters.len();
+            trace.filters.push(name.clone());
+            for label in current.keys().filter(|l| !next.contains_key(*l)) {
+                trace.dropped_by.insert(label.clone(), index);
+            }
         }
         current = next;
     }

@@ -24,6 +24,7 @@
 pub mod config;
 pub mod digest;
 pub mod error;
+pub mod explain;
 pub mod generator;
 pub mod graph;
 pub mod hash;

@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -326,6 +327,24 @@ impl Parameters {
         }
     }
 
+    /// Puts tasks reused from earlier task groups into `existing_tasks`;
+    /// the tasks the parameters already name keep their task ids.
+    pub(crate) fn add_reused_tasks(&mut self, reused: &IndexMap<String, String>) {
+        if reused.is_empty() {
+            return;
+        }
+        let mut merged = Map::default();
+        for (label, task_id) in reused {
+            merged.insert(label.as_str(), Value::from(task_id.as_str()));
+        }
+        if let Some(Value::Map(explicit)) = self.values.get("existing_tasks") {
+            for (label, task_id) in explicit {
+                merged.insert(label, task_id.clone());
+            }
+        }
+        self.values.insert("existing_tasks", Value::Map(merged));
+    }
+
     /// A string parameter; an error naming it when missing or not a string.
     pub fn str(&self, key: &str) -> Result<&str> {
         match self.values.get(key) {
@@ -547,6 +566,27 @@ mod tests {
         assert_eq!(location.field.as_deref(), Some("level"), "{err}");
         assert_eq!(location.line, Some(2), "{err}");
         assert!(err.to_string().contains("p.yml:2:1"), "{err}");
+    }
+
+    #[test]
+    fn reused_tasks_go_under_the_explicit_existing_tasks() {
+        let mut params = Parameters::from_map(map! {
+            "existing_tasks" => map! {"vocab" => "MINE", "extra" => "X"},
+        });
+        let reused = IndexMap::from_iter([
+            ("clean".to_owned(), "C1".to_owned()),
+            ("vocab".to_owned(), "V1".to_owned()),
+        ]);
+        params.add_reused_tasks(&reused);
+        let existing = params
+            .get("existing_tasks")
+            .and_then(Value::as_map)
+            .unwrap();
+        let pairs: Vec<(&str, &str)> = existing
+            .iter()
+            .map(|(k, v)| (k, v.as_str().unwrap()))
+            .collect();
+        assert_eq!(pairs, [("clean", "C1"), ("vocab", "MINE"), ("extra", "X")]);
     }
 
     #[test]

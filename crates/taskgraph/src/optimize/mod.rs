@@ -17,6 +17,7 @@
 pub mod ids;
 pub mod lookup;
 pub mod morph;
+pub mod previous;
 pub mod strategies;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -53,6 +54,10 @@ pub enum KeepReason {
     Strategy,
     /// It depends on a task that runs, so it cannot be replaced.
     DependencyRuns,
+    /// The existing task meant to replace it expires before a dependent's
+    /// deadline (or has expired): it runs again. (The reference would
+    /// reuse it.)
+    ExistingTaskExpires { task_id: String, expires: String },
 }
 
 /// Why a task was left out without a replacement.
@@ -153,6 +158,10 @@ pub struct OptimizeInputs<'a> {
     /// The time deadlines are counted from.
     pub now: DateTime<Utc>,
     pub task_ids: &'a TaskIds,
+    /// When the tasks of `existing_tasks` expire, where known (tasks
+    /// reused from earlier groups): a replacement that would expire before
+    /// its dependents' deadline is refused.
+    pub existing_expires: &'a BTreeMap<String, String>,
 }
 
 /// The optimized graph: tasks keyed by task id, and what became of every
@@ -549,11 +558,31 @@ fn replace_tasks(
             continue;
         }
 
+        let deadline = latest_dependent_deadline(target, label, inputs.now)?;
         if let Some(task_id) = existing
             .and_then(|e| e.get(label))
             .filter(|v| v.is_truthy())
         {
             let task_id = py_str(task_id);
+            if let Some(expires) = inputs.existing_expires.get(&task_id) {
+                let must_outlive = deadline.unwrap_or(inputs.now).max(inputs.now);
+                let expired = parse_json_time(expires).is_ok_and(|e| e < must_outlive);
+                if expired {
+                    record(
+                        state.decisions,
+                        label,
+                        Verdict::Kept {
+                            reason: KeepReason::ExistingTaskExpires {
+                                task_id,
+                                expires: expires.clone(),
+                            },
+                        },
+                        &choice.name,
+                        &[],
+                    );
+                    continue;
+                }
+            }
             state
                 .label_to_taskid
                 .insert(label.to_owned(), task_id.clone());
@@ -571,7 +600,6 @@ fn replace_tasks(
             continue;
         }
 
-        let deadline = latest_dependent_deadline(target, label, inputs.now)?;
         let mut context = ReplaceContext {
             deadline,
             index: state.index,
@@ -803,6 +831,7 @@ mod tests {
         do_not_optimize: HashSet<String>,
         lookup: Box<dyn IndexLookup>,
         extra: Vec<(&'static str, Arc<dyn Strategy>)>,
+        existing_expires: BTreeMap<String, String>,
     }
 
     impl Run {
@@ -816,6 +845,7 @@ mod tests {
                 do_not_optimize: HashSet::new(),
                 lookup: Box::new(NoIndex),
                 extra: Vec::new(),
+                existing_expires: BTreeMap::new(),
             }
         }
 
@@ -836,6 +866,7 @@ mod tests {
                 proxy_url: None,
                 now: crate::util::time::parse_json_time("2026-01-01T00:00:00.000Z").unwrap(),
                 task_ids: &ids,
+                existing_expires: &self.existing_expires,
             };
             optimize(target, &self.do_not_optimize, &inputs)
         }
@@ -1088,6 +1119,38 @@ mod tests {
         ) -> Result<Replacement> {
             Ok(Replacement::Remove)
         }
+    }
+
+    #[test]
+    fn existing_tasks_that_expire_too_soon_run_again() {
+        let target = graph(vec![
+            task("build", &[], "null", &[]),
+            task("test", &[("build", "build")], "null", &[]),
+        ]);
+        let mut run = Run::new(&["test"]);
+        run.params = Parameters::from_map(Map::from_iter([(
+            "existing_tasks",
+            json_parse(r#"{"build": "EARLIER"}"#).unwrap(),
+        )]));
+        // `test`'s deadline is a day after "now": 2026-01-02.
+        run.existing_expires
+            .insert("EARLIER".into(), "2026-01-01T12:00:00.000Z".into());
+        let optimized = run.optimize(&target).unwrap();
+        assert_eq!(
+            verdict(&optimized, "build"),
+            &Verdict::Kept {
+                reason: KeepReason::ExistingTaskExpires {
+                    task_id: "EARLIER".into(),
+                    expires: "2026-01-01T12:00:00.000Z".into()
+                }
+            }
+        );
+        assert_eq!(kept_labels(&optimized), ["build", "test"]);
+
+        run.existing_expires
+            .insert("EARLIER".into(), "2027-01-01T00:00:00.000Z".into());
+        let optimized = run.optimize(&target).unwrap();
+        assert_eq!(kept_labels(&optimized), ["test"]);
     }
 
     #[test]
