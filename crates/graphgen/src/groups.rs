@@ -616,17 +616,14 @@ pub fn credentials_from(env: impl Fn(&str) -> Option<String>) -> Result<Option<C
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-    use std::thread::JoinHandle;
+    use std::net::TcpListener;
     use std::time::{SystemTime, UNIX_EPOCH};
 
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
     use sha2::{Digest, Sha256};
 
     use super::*;
+    use crate::test_server::{Failure, LoopbackServer, Request, Response, injected_failure};
 
     const LIST_PREFIX: &str = "/api/queue/v1/task-group/";
     const STATUS_PATH: &str = "/api/queue/v1/tasks/status";
@@ -640,14 +637,6 @@ mod tests {
     enum Route {
         List,
         Status,
-    }
-
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    enum Failure {
-        /// Answers with this status once, then normally.
-        Once(u16),
-        /// Always answers with this status.
-        Always(u16),
     }
 
     /// How a request was authenticated, as the test server's own Hawk check
@@ -695,13 +684,10 @@ mod tests {
     }
 
     /// A loopback queue answering listTaskGroup and statuses from a fixed
-    /// table, one request per connection, checking signatures the way the
-    /// Taskcluster auth service does: over the path and the query.
+    /// table, checking signatures the way the Taskcluster auth service
+    /// does: over the path and the query.
     struct Server {
-        addr: std::net::SocketAddr,
-        state: Arc<Mutex<State>>,
-        stop: Arc<AtomicBool>,
-        thread: Option<JoinHandle<()>>,
+        loopback: LoopbackServer<State>,
     }
 
     /// (group, task id, label, dependencies)
@@ -723,41 +709,22 @@ mod tests {
                     },
                 }));
             }
-            let state = Arc::new(Mutex::new(State {
+            let state = State {
                 groups,
                 page_size: 2,
                 ..State::default()
-            }));
-            let stop = Arc::new(AtomicBool::new(false));
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = listener.local_addr().unwrap();
-            let thread = {
-                let (state, stop) = (state.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    for stream in listener.incoming() {
-                        if stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        if let Ok(stream) = stream {
-                            serve(stream, &state);
-                        }
-                    }
-                })
             };
             Server {
-                addr,
-                state,
-                stop,
-                thread: Some(thread),
+                loopback: LoopbackServer::start(state, answer),
             }
         }
 
         fn url(&self) -> String {
-            format!("http://{}", self.addr)
+            self.loopback.url()
         }
 
         fn with(&self, change: impl FnOnce(&mut State)) {
-            change(&mut self.state.lock().unwrap());
+            self.loopback.with_state(change);
         }
 
         fn require_signatures(&self) {
@@ -771,64 +738,8 @@ mod tests {
         }
 
         fn seen(&self) -> Vec<Seen> {
-            self.state.lock().unwrap().seen.clone()
+            self.loopback.with_state(|s| s.seen.clone())
         }
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            self.stop.store(true, Ordering::SeqCst);
-            let _ = TcpStream::connect(self.addr);
-            if let Some(thread) = self.thread.take() {
-                let _ = thread.join();
-            }
-        }
-    }
-
-    fn serve(stream: TcpStream, state: &Mutex<State>) {
-        let mut reader = BufReader::new(&stream);
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut headers = BTreeMap::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-            }
-        }
-        let length = headers
-            .get("content-length")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let mut parts = request_line.split(' ');
-        let method = parts.next().unwrap_or("").to_owned();
-        let target = parts.next().unwrap_or("").to_owned();
-        let (status, answer) = answer(state, &method, &target, &headers, &body);
-        let reason = match status {
-            200 => "OK",
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            404 => "Not Found",
-            503 => "Service Unavailable",
-            _ => "Internal Server Error",
-        };
-        let mut stream = &stream;
-        let _ = write!(
-            stream,
-            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n\
-             content-length: {}\r\nconnection: close\r\n\r\n{answer}",
-            answer.len()
-        );
-        let _ = stream.flush();
     }
 
     fn error_body(code: &str, message: &str) -> String {
@@ -846,109 +757,126 @@ mod tests {
             .unwrap_or(0)
     }
 
-    /// The status and body for one request, and its record in `seen`.
-    fn answer(
-        state: &Mutex<State>,
-        method: &str,
-        target: &str,
-        headers: &BTreeMap<String, String>,
-        body: &[u8],
-    ) -> (u16, String) {
-        let mut state = state.lock().unwrap();
-        let (path, query) = match target.split_once('?') {
-            Some((path, query)) => (path, Some(query)),
-            None => (target, None),
-        };
-        let pairs: BTreeMap<String, String> = reqwest::Url::parse(&format!("http://x{target}"))
-            .unwrap()
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let ids: Vec<String> = serde_json::from_slice::<Value>(body)
-            .ok()
-            .and_then(|b| b.get("taskIds").cloned())
-            .and_then(|ids| serde_json::from_value(ids).ok())
-            .unwrap_or_default();
-        let auth = check(
-            state.credentials.as_ref(),
-            method,
-            path,
-            query,
-            headers,
-            body,
-        );
+    /// The answer to one request, and its record in `seen`.
+    fn answer(request: &Request, state: &mut State) -> Response {
+        let pairs = query_pairs(request);
+        let ids = task_ids_of(&request.body);
+        let auth = check(state.credentials.as_ref(), request);
         state.seen.push(Seen {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            query: query.map(str::to_owned),
+            method: request.method.clone(),
+            path: request.path().to_owned(),
+            query: request.query().map(str::to_owned),
             token: pairs.get("continuationToken").cloned(),
             limit: pairs.get("limit").cloned(),
             ids: ids.clone(),
             auth: auth.clone(),
         });
         if let Auth::Refused(why) = &auth {
-            return (401, error_body("AuthenticationFailed", why));
+            return Response::new(401, error_body("AuthenticationFailed", why));
         }
         if state.credentials.is_some() && auth == Auth::None {
-            return (
+            return Response::new(
                 403,
                 error_body("InsufficientScopes", "this queue wants signed requests"),
             );
         }
-        let route = if method == "POST" && path == STATUS_PATH {
-            Route::Status
-        } else if method == "GET" && path.starts_with(LIST_PREFIX) && path.ends_with("/list") {
-            Route::List
-        } else {
-            return (404, error_body("ResourceNotFound", "no such endpoint"));
+        let Some(route) = route_of(request) else {
+            return Response::new(404, error_body("ResourceNotFound", "no such endpoint"));
         };
-        match state.failures.get(&route).copied() {
-            Some(Failure::Always(status)) => return (status, error_body("Failing", "told to")),
-            Some(Failure::Once(status)) => {
-                state.failures.remove(&route);
-                return (status, error_body("Failing", "told to"));
-            }
-            None => {}
+        if let Some(status) = injected_failure(&mut state.failures, &route) {
+            return Response::new(status, error_body("Failing", "told to"));
         }
+        let (entries, answer) = match route {
+            Route::List => match list_entries(state, request.path()) {
+                Ok(found) => found,
+                Err(missing) => return missing,
+            },
+            Route::Status => (status_entries(state, &ids), json!({})),
+        };
+        Response::new(200, page(state, route, &pairs, entries, answer).to_string())
+    }
+
+    /// The query's parameters, decoded.
+    fn query_pairs(request: &Request) -> BTreeMap<String, String> {
+        reqwest::Url::parse(&format!("http://x{}", request.target))
+            .unwrap()
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    /// `taskIds` of a statuses body; none for any other.
+    fn task_ids_of(body: &[u8]) -> Vec<String> {
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|b| b.get("taskIds").cloned())
+            .and_then(|ids| serde_json::from_value(ids).ok())
+            .unwrap_or_default()
+    }
+
+    fn route_of(request: &Request) -> Option<Route> {
+        let path = request.path();
+        if request.method == "POST" && path == STATUS_PATH {
+            Some(Route::Status)
+        } else if request.method == "GET"
+            && path.starts_with(LIST_PREFIX)
+            && path.ends_with("/list")
+        {
+            Some(Route::List)
+        } else {
+            None
+        }
+    }
+
+    /// The tasks of the group a listTaskGroup path names, and the answer
+    /// they go into; a 404 for a group the table lacks.
+    fn list_entries(state: &State, path: &str) -> Result<(Vec<Value>, Value), Response> {
+        let group = &path[LIST_PREFIX.len()..path.len() - "/list".len()];
+        let Some(tasks) = state.groups.get(group) else {
+            return Err(Response::new(
+                404,
+                error_body(
+                    "ResourceNotFound",
+                    &format!("No task-group with taskGroupId: `{group}`"),
+                ),
+            ));
+        };
+        let answer = json!({"taskGroupId": group, "schedulerId": "tests", "expires": EXPIRES});
+        Ok((tasks.clone(), answer))
+    }
+
+    /// The statuses of the known tasks among `ids`.
+    fn status_entries(state: &State, ids: &[String]) -> Vec<Value> {
+        ids.iter()
+            .filter_map(|id| {
+                let task =
+                    state.groups.values().flatten().find(|t| {
+                        t.pointer("/status/taskId").and_then(Value::as_str) == Some(id)
+                    })?;
+                let mut status = task["status"].clone();
+                if state.drop_group_ids {
+                    status.as_object_mut()?.remove("taskGroupId");
+                }
+                Some(json!({"taskId": id, "status": status}))
+            })
+            .collect()
+    }
+
+    /// `answer` with the page of `entries` that `limit` and
+    /// `continuationToken` ask for, and the token for the next.
+    fn page(
+        state: &State,
+        route: Route,
+        pairs: &BTreeMap<String, String>,
+        entries: Vec<Value>,
+        mut answer: Value,
+    ) -> Value {
         let size = pairs
             .get("limit")
             .and_then(|l| l.parse().ok())
             .unwrap_or(usize::MAX)
             .min(state.page_size);
         let offset = offset_of(pairs.get("continuationToken").map(String::as_str));
-        let (entries, mut answer) = match route {
-            Route::List => {
-                let group = &path[LIST_PREFIX.len()..path.len() - "/list".len()];
-                let Some(tasks) = state.groups.get(group) else {
-                    return (
-                        404,
-                        error_body(
-                            "ResourceNotFound",
-                            &format!("No task-group with taskGroupId: `{group}`"),
-                        ),
-                    );
-                };
-                let answer = json!({"taskGroupId": group, "schedulerId": "tests",
-                                    "expires": EXPIRES});
-                (tasks.clone(), answer)
-            }
-            Route::Status => {
-                let entries = ids
-                    .iter()
-                    .filter_map(|id| {
-                        let task = state.groups.values().flatten().find(|t| {
-                            t.pointer("/status/taskId").and_then(Value::as_str) == Some(id)
-                        })?;
-                        let mut status = task["status"].clone();
-                        if state.drop_group_ids {
-                            status.as_object_mut()?.remove("taskGroupId");
-                        }
-                        Some(json!({"taskId": id, "status": status}))
-                    })
-                    .collect();
-                (entries, json!({}))
-            }
-        };
         let end = (offset + size).min(entries.len());
         let page = entries.get(offset..end).unwrap_or_default().to_vec();
         // Like the queue's, a full page carries a token even when nothing
@@ -963,22 +891,17 @@ mod tests {
             Route::Status => "statuses",
         };
         answer[key] = Value::Array(page);
-        (200, answer.to_string())
+        answer
     }
 
     /// The test server's Hawk check, written from the Hawk specification as
     /// Taskcluster applies it: a header's MAC covers the method, the path
-    /// with its query, host, port, the payload hash and `ext`; a bewit's
-    /// covers the same with the bewit parameter taken out of the query.
-    fn check(
-        credentials: Option<&(String, String)>,
-        method: &str,
-        path: &str,
-        query: Option<&str>,
-        headers: &BTreeMap<String, String>,
-        body: &[u8],
-    ) -> Auth {
-        let header = headers.get("authorization");
+    /// with its query (the target as sent), host, port, the payload hash
+    /// and `ext`; a bewit's covers the same with the bewit parameter taken
+    /// out of the query.
+    fn check(credentials: Option<&(String, String)>, request: &Request) -> Auth {
+        let (path, query) = (request.path(), request.query());
+        let header = request.headers.get("authorization");
         let bewit = query.and_then(|q| q.split('&').find_map(|p| p.strip_prefix("bewit=")));
         if header.is_none() && bewit.is_none() {
             return Auth::None;
@@ -986,12 +909,13 @@ mod tests {
         let Some((client_id, key)) = credentials else {
             return Auth::Refused("this queue expects no signatures".into());
         };
-        let (host, port) = headers
+        let (host, port) = request
+            .headers
             .get("host")
             .and_then(|h| h.rsplit_once(':'))
             .unwrap_or_default();
         let signed = Signed {
-            method,
+            method: &request.method,
             host,
             port,
             key,
@@ -1000,12 +924,11 @@ mod tests {
         match (header, bewit) {
             (Some(_), Some(_)) => Auth::Refused("both a header and a bewit".into()),
             (Some(header), None) => {
-                let resource = match query {
-                    Some(query) => format!("{path}?{query}"),
-                    None => path.to_owned(),
-                };
-                let content_type = headers.get("content-type").map_or("", String::as_str);
-                signed.check_header(header, &resource, content_type, body)
+                let content_type = request
+                    .headers
+                    .get("content-type")
+                    .map_or("", String::as_str);
+                signed.check_header(header, &request.target, content_type, &request.body)
             }
             (None, Some(bewit)) => {
                 let rest: Vec<&str> = query

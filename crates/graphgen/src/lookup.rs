@@ -453,25 +453,13 @@ pub(crate) fn lookup_error(message: String) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-    use std::thread::JoinHandle;
+    use std::net::TcpListener;
 
     use super::*;
+    use crate::test_server::{Failure, LoopbackServer, Request, Response, injected_failure};
 
     const INDEX_PATH: &str = "/api/index/v1/tasks/indexes";
     const STATUS_PATH: &str = "/api/queue/v1/tasks/status";
-
-    /// How an endpoint of the test server misbehaves.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    enum Failure {
-        /// Answers with this status once, then normally.
-        Once(u16),
-        /// Always answers with this status.
-        Always(u16),
-    }
 
     /// How the test server spoils otherwise good answers.
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -509,13 +497,10 @@ mod tests {
         seen: Vec<Seen>,
     }
 
-    /// A loopback HTTP server answering the two batched endpoints from a
-    /// fixed table, one request per connection.
+    /// A loopback server answering the two batched endpoints from a fixed
+    /// table.
     struct Server {
-        addr: std::net::SocketAddr,
-        state: Arc<Mutex<State>>,
-        stop: Arc<AtomicBool>,
-        thread: Option<JoinHandle<()>>,
+        loopback: LoopbackServer<State>,
     }
 
     impl Server {
@@ -534,122 +519,41 @@ mod tests {
                 page_size: 2,
                 ..State::default()
             };
-            let state = Arc::new(Mutex::new(state));
-            let stop = Arc::new(AtomicBool::new(false));
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = listener.local_addr().unwrap();
-            let thread = {
-                let (state, stop) = (state.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    for stream in listener.incoming() {
-                        if stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        if let Ok(stream) = stream {
-                            serve(stream, &state);
-                        }
-                    }
-                })
-            };
             Server {
-                addr,
-                state,
-                stop,
-                thread: Some(thread),
+                loopback: LoopbackServer::start(state, answer),
             }
         }
 
         fn url(&self) -> String {
-            format!("http://{}", self.addr)
+            self.loopback.url()
         }
 
         fn fail(&self, path: &'static str, failure: Failure) {
-            self.state.lock().unwrap().failures.insert(path, failure);
+            self.loopback.with_state(|s| {
+                s.failures.insert(path, failure);
+            });
         }
 
         fn spoil(&self, spoil: Spoil) {
-            self.state.lock().unwrap().spoil = spoil;
+            self.loopback.with_state(|s| s.spoil = spoil);
         }
 
         fn seen(&self) -> Vec<Seen> {
-            self.state.lock().unwrap().seen.clone()
+            self.loopback.with_state(|s| s.seen.clone())
         }
     }
 
-    impl Drop for Server {
-        fn drop(&mut self) {
-            self.stop.store(true, Ordering::SeqCst);
-            // Wake the accept loop so that it sees the flag.
-            let _ = TcpStream::connect(self.addr);
-            if let Some(thread) = self.thread.take() {
-                let _ = thread.join();
-            }
-        }
-    }
-
-    fn serve(stream: TcpStream, state: &Mutex<State>) {
-        let mut reader = BufReader::new(&stream);
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut content_length = 0;
-        let mut signed = false;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                break;
-            }
-            let (name, value) = line.split_once(':').unwrap_or((&line, ""));
-            match name.trim().to_ascii_lowercase().as_str() {
-                "content-length" => content_length = value.trim().parse().unwrap_or(0),
-                "authorization" => signed = true,
-                _ => {}
-            }
-        }
-        let mut body = vec![0; content_length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let target = request_line.split(' ').nth(1).unwrap_or("").to_owned();
-        let (path, query) = match target.split_once('?') {
-            Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
-            None => (target, None),
-        };
-        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let (status, answer) = answer(state, &path, query.as_deref(), &body, signed);
-        let reason = match status {
-            200 => "OK",
-            403 => "Forbidden",
-            404 => "Not Found",
-            _ => "Internal Server Error",
-        };
-        let mut stream = &stream;
-        let _ = write!(
-            stream,
-            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n\
-             content-length: {}\r\nconnection: close\r\n\r\n{answer}",
-            answer.len()
-        );
-        let _ = stream.flush();
-    }
-
-    /// The status and body for one request, and its record in `seen`.
-    fn answer(
-        state: &Mutex<State>,
-        path: &str,
-        query: Option<&str>,
-        body: &Value,
-        signed: bool,
-    ) -> (u16, String) {
-        let mut state = state.lock().unwrap();
+    /// The answer to one request, and its record in `seen`.
+    fn answer(request: &Request, state: &mut State) -> Response {
+        let path = request.path();
         let (endpoint_path, key) = if path.ends_with(INDEX_PATH) {
             (INDEX_PATH, "indexes")
         } else if path.ends_with(STATUS_PATH) {
             (STATUS_PATH, "taskIds")
         } else {
-            return (404, r#"{"code": "ResourceNotFound"}"#.into());
+            return Response::new(404, r#"{"code": "ResourceNotFound"}"#);
         };
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         let ids: Vec<String> = body[key]
             .as_array()
             .map(|ids| {
@@ -660,30 +564,26 @@ mod tests {
             .unwrap_or_default();
         state.seen.push(Seen {
             path: path.to_owned(),
-            query: query.map(str::to_owned),
+            query: request.query().map(str::to_owned),
             ids: ids.clone(),
-            signed,
+            signed: request.headers.contains_key("authorization"),
         });
-        match state.failures.get(endpoint_path).copied() {
-            Some(Failure::Always(status)) => {
-                return (
-                    status,
-                    r#"{"code": "Failing", "message": "told to fail"}"#.into(),
-                );
-            }
-            Some(Failure::Once(status)) => {
-                state.failures.remove(endpoint_path);
-                return (
-                    status,
-                    r#"{"code": "Failing", "message": "told to fail"}"#.into(),
-                );
-            }
-            None => {}
+        if let Some(status) = injected_failure(&mut state.failures, &endpoint_path) {
+            return Response::new(status, r#"{"code": "Failing", "message": "told to fail"}"#);
         }
         if state.spoil == Spoil::NotJson {
-            return (200, "<html>not json</html>".into());
+            return Response::new(200, "<html>not json</html>");
         }
-        let mut entries: Vec<Value> = if endpoint_path == INDEX_PATH {
+        let entries = found_entries(state, endpoint_path, &ids);
+        Response::new(
+            200,
+            page(state, endpoint_path, entries, request.query()).to_string(),
+        )
+    }
+
+    /// The entries the endpoint finds for `ids`, in their order.
+    fn found_entries(state: &State, endpoint_path: &str, ids: &[String]) -> Vec<Value> {
+        let entries: Vec<Value> = if endpoint_path == INDEX_PATH {
             ids.iter()
                 .filter_map(|path| {
                     let task_id = state.indexed.get(path)?;
@@ -705,11 +605,16 @@ mod tests {
                 .collect()
         };
         if state.spoil == Spoil::Duplicate {
-            entries = entries
+            return entries
                 .iter()
                 .flat_map(|e| [e.clone(), e.clone()])
                 .collect();
         }
+        entries
+    }
+
+    /// The page of `entries` the query's continuation token asks for.
+    fn page(state: &State, endpoint_path: &str, entries: Vec<Value>, query: Option<&str>) -> Value {
         // Tokens are `after-<offset>`; like Taskcluster's, a full page always
         // carries one, even when nothing follows.
         let offset: usize = query
@@ -730,7 +635,7 @@ mod tests {
         if state.spoil == Spoil::DropTasks {
             answer = json!({});
         }
-        (200, answer.to_string())
+        answer
     }
 
     /// A client with three quick attempts.

@@ -12,6 +12,8 @@ mod digest;
 mod explain;
 mod groups;
 mod lookup;
+#[cfg(test)]
+mod test_server;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
