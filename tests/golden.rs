@@ -422,6 +422,7 @@ golden_tests! {
     loader => "loader",
     targets => "targets",
     downloads => "downloads",
+    morphs => "morphs",
 }
 
 /// A fixture added without a test here would silently go unchecked.

@@ -221,7 +221,8 @@ fn insert_scopes(paths: &[String], graph_config: &GraphConfig) -> Result<Vec<Str
         regex::escape(graph_config.trust_domain())
     ))
     .expect("an escaped pattern is valid");
-    let mut patterns = vec![domain];
+    // Each pattern with the text to name it by in errors.
+    let mut patterns = vec![(domain, String::new())];
     let configured = graph_config
         .taskgraph()
         .and_then(|t| t.get("index-path-regexes"))
@@ -229,22 +230,35 @@ fn insert_scopes(paths: &[String], graph_config: &GraphConfig) -> Result<Vec<Str
     for pattern in configured.into_iter().flatten() {
         let text = py_str(pattern);
         let translated = format!(r"\A(?:{text})");
-        patterns.push(Regex::new(&translated).map_err(|e| {
+        let regex = Regex::new(&translated).map_err(|e| {
             Error::config(format!(
                 "`taskgraph.index-path-regexes`: `{text}` is not a regex: {e}"
             ))
             .at_field("taskgraph.index-path-regexes")
-        })?);
+        })?;
+        patterns.push((regex, text));
     }
 
     let mut scopes = BTreeSet::new();
     for path in paths {
         let mut scoped = path.clone();
-        for pattern in &patterns {
-            if let Some(group) = pattern.captures(path).and_then(|c| c.get(1)) {
-                scoped = format!("{}*", group.as_str());
-                break;
-            }
+        for (pattern, text) in &patterns {
+            let Some(captures) = pattern.captures(path) else {
+                continue;
+            };
+            // The first group is the part of the path the scope keeps; a
+            // pattern without one cannot say (the reference fails here
+            // with an IndexError).
+            let Some(kept) = captures.get(1) else {
+                return Err(Error::config(format!(
+                    "`taskgraph.index-path-regexes`: `{text}` matches the index path `{path}` \
+                     but has no group to keep: put the part of the path the scope covers \
+                     in parentheses"
+                ))
+                .at_field("taskgraph.index-path-regexes"));
+            };
+            scoped = format!("{}*", kept.as_str());
+            break;
         }
         scopes.insert(format!("index:insert-task:{scoped}"));
     }
@@ -359,5 +373,65 @@ fn morph_task(
         if_dependencies: Vec::new(),
         task_id: Some(task_id),
         digest: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::yaml;
+
+    fn config(regexes: &str) -> GraphConfig {
+        let text = format!(
+            "trust-domain: demo\ntask-priority: low\nworkers: {{aliases: {{}}}}\n\
+             taskgraph:\n  repositories: {{demo: {{name: Demo}}}}\n  index-path-regexes: {regexes}\n"
+        );
+        let value = yaml::load_str(&text, None).unwrap();
+        GraphConfig::from_value(value, Path::new("/x/taskcluster"), "/x".into()).unwrap()
+    }
+
+    fn paths(paths: &[&str]) -> Vec<String> {
+        paths.iter().map(|p| (*p).to_owned()).collect()
+    }
+
+    #[test]
+    fn scopes_are_summarized_by_the_domain_and_the_configured_patterns() {
+        let config = config(r"['(demo\.cache\.level-\d+\.[^.]+\.)']");
+        let scopes = insert_scopes(
+            &paths(&[
+                "demo.v2.widget.build-1",
+                "demo.v2.widget.build-2",
+                "demo.cache.level-3.toolchain.hash-1",
+                "demo.cache.level-3.toolchain.hash-2",
+                "other.path.kept.whole",
+            ]),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(
+            scopes,
+            [
+                "index:insert-task:demo.cache.level-3.toolchain.*",
+                "index:insert-task:demo.v2.widget.*",
+                "index:insert-task:other.path.kept.whole",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_matching_pattern_without_a_group_is_a_clear_error() {
+        let config = config(r"['demo\.cache\.']");
+        let err = insert_scopes(&paths(&["demo.cache.level-3.x"]), &config).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains(r"`demo\.cache\.` matches the index path `demo.cache.level-3.x`"),
+            "{message}"
+        );
+        assert!(message.contains("has no group"), "{message}");
+
+        // A pattern that never matches is harmless, as in the reference.
+        assert!(insert_scopes(&paths(&["elsewhere.x"]), &config).is_ok());
     }
 }
