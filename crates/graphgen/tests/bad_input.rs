@@ -146,7 +146,12 @@ impl Project {
 
     /// Runs graphgen, expects a clean failure, and returns stderr.
     fn fail(&self) -> String {
-        let output = self.run(&[]);
+        self.fail_with(&[])
+    }
+
+    /// [`Project::fail`], with more arguments.
+    fn fail_with(&self, extra: &[&str]) -> String {
+        let output = self.run(extra);
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
@@ -573,5 +578,84 @@ tasks:
             "task `toolchain-pack`",
             "taskcluster/scripts/toolchain/pack.sh",
         ],
+    );
+}
+
+#[test]
+fn malformed_existing_tasks_are_named() {
+    let project = Project::new();
+    project.write(
+        "params.yml",
+        &format!("{PARAMS}existing_tasks: [build-linux]\n"),
+    );
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &["invalid parameters", "existing_tasks", "params.yml"],
+    );
+}
+
+#[test]
+fn an_unknown_optimization_strategy_names_the_task() {
+    let project = Project::new();
+    project.edit(
+        "taskcluster/kinds/build/kind.yml",
+        "        worker-type: linux\n",
+        "        worker-type: linux\n        optimization: {index-serch: [a.b]}\n",
+    );
+    let stderr = project.fail();
+    assert_mentions(
+        &stderr,
+        &[
+            "kind `build`",
+            "task `linux`",
+            "optimization.index-serch",
+            "kind.yml",
+        ],
+    );
+}
+
+#[test]
+fn a_missing_index_snapshot_is_named() {
+    let project = Project::new();
+    let stderr = project.fail_with(&["--index", "no-such-index.json"]);
+    assert_mentions(&stderr, &["no-such-index.json"]);
+}
+
+#[test]
+fn an_index_snapshot_entry_without_a_field_is_named() {
+    let project = Project::new();
+    project.write(
+        "index.json",
+        r#"{"demo.v2.a": {"taskId": "abc", "expires": "2099-01-01T00:00:00.000Z"}}"#,
+    );
+    let stderr = project.fail_with(&["--index", "index.json"]);
+    assert_mentions(&stderr, &["index.json", "demo.v2.a", "state"]);
+}
+
+#[test]
+fn an_unreachable_index_is_an_error_not_a_rebuild() {
+    let project = Project::new();
+    project.edit(
+        "taskcluster/kinds/build/kind.yml",
+        "        worker-type: linux\n",
+        "        worker-type: linux\n        optimization: {index-search: [demo.v2.build]}\n",
+    );
+    // Nothing listens on port 9 of the loopback interface.
+    let output = Command::new(env!("CARGO_BIN_EXE_graphgen"))
+        .args(["--params", "params.yml", "--output-dir", "out"])
+        .args(["--index", "taskcluster"])
+        .current_dir(project.path())
+        .env("TASKCLUSTER_ROOT_URL", "http://127.0.0.1:9")
+        .env_remove("TASKCLUSTER_PROXY_URL")
+        .env_remove("TASK_ID")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_mentions(&stderr, &["findTasksAtIndex", "127.0.0.1:9"]);
+    assert!(
+        !project.path().join("out").exists(),
+        "a failed run wrote artifacts"
     );
 }
