@@ -31,7 +31,7 @@ use crate::optimize::lookup::{IndexLookup, NoIndex};
 use crate::optimize::{self, OptimizeInputs, Optimized, morph};
 use crate::params::{LoadOptions, Parameters};
 use crate::python::JsonNode;
-use crate::registry::{Registry, TargetContext};
+use crate::registry::{Registry, TargetContext, VerifyContext, VerifyPhase};
 use crate::task::Task;
 use crate::value::{Map, Value};
 use crate::verify;
@@ -282,12 +282,24 @@ pub fn generate(
     if let Some(dir) = &options.run_task_dir {
         graph_config.set_run_task_dir(Some(dir.clone()));
     }
+    // The project's own parts, when config.yml names a hook for them.
+    let project_registry = registry.for_project(&graph_config)?;
+    let registry: &Registry = &project_registry;
     let mut parameters = load_parameters(registry, options, &graph_config)?;
     parameters.default_empty_filters();
     parameters.add_reused_tasks(&options.reused_tasks);
     lap("config and parameters", &mut timings);
 
     let (kinds, full_task_set) = load_all_kinds(registry, &root, &graph_config, &parameters)?;
+    if options.verify {
+        project_checks(
+            registry,
+            VerifyPhase::FullTaskSet,
+            &full_task_set.tasks,
+            &parameters,
+            &graph_config,
+        )?;
+    }
     lap("kinds and transforms", &mut timings);
 
     let mut generation = Generation {
@@ -312,6 +324,13 @@ pub fn generate(
     let full = full_task_graph(&generation.full_task_set)?;
     if options.verify {
         verify::full_task_graph(&full, &generation.graph_config)?;
+        project_checks(
+            registry,
+            VerifyPhase::FullTaskGraph,
+            &full.tasks,
+            &generation.parameters,
+            &generation.graph_config,
+        )?;
     }
     lap("full task graph", &mut timings);
     generation.full_task_graph = Some(full);
@@ -330,6 +349,15 @@ pub fn generate(
         lap("target task set", &mut timings);
         if until >= Phase::TargetTaskGraph {
             let target_graph = target_task_graph(full, &target_set, &generation.parameters)?;
+            if options.verify {
+                project_checks(
+                    registry,
+                    VerifyPhase::TargetTaskGraph,
+                    &target_graph.tasks,
+                    &generation.parameters,
+                    &generation.graph_config,
+                )?;
+            }
             lap("target task graph", &mut timings);
             generation.target_task_graph = Some(target_graph);
         }
@@ -356,6 +384,24 @@ pub fn generate(
     }
     generation.timings = timings;
     Ok(generation)
+}
+
+/// The verifications a project registered for `phase`.
+fn project_checks(
+    registry: &Registry,
+    phase: VerifyPhase,
+    tasks: &IndexMap<String, Arc<Task>>,
+    params: &Parameters,
+    graph_config: &GraphConfig,
+) -> Result<()> {
+    registry.verify(
+        phase,
+        &VerifyContext {
+            tasks,
+            params,
+            graph_config,
+        },
+    )
 }
 
 /// The optimize phase over the generated target graph.

@@ -10,6 +10,7 @@
 //! built-in ones.
 
 use foldhash::HashMap;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -78,8 +79,33 @@ pub struct PayloadBuilder {
 /// Adds index routes for an `index.type`.
 pub type IndexFn = fn(&TransformConfig<'_>, &mut Map) -> Result<()>;
 
+/// Registers a project's own parts (transforms, target methods, parameters,
+/// payload builders, verifications) when its `config.yml` names the hook in
+/// `taskgraph.register`, as the reference imports that Python function.
+pub type ProjectHook = Arc<dyn Fn(&mut Registry) + Send + Sync>;
+
+/// The phase a project's verification runs after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyPhase {
+    FullTaskSet,
+    FullTaskGraph,
+    TargetTaskGraph,
+}
+
+/// What a project's verification sees: the tasks of the phase, in their
+/// order, and the configuration they were made with.
+#[derive(Debug)]
+pub struct VerifyContext<'a> {
+    pub tasks: &'a IndexMap<String, Arc<Task>>,
+    pub params: &'a Parameters,
+    pub graph_config: &'a GraphConfig,
+}
+
+/// Refuses a graph: an error names what is wrong.
+pub type VerifyFn = Arc<dyn Fn(&VerifyContext<'_>) -> Result<()> + Send + Sync>;
+
 /// Name-keyed tables of everything generation can look up.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Registry {
     transforms: HashMap<String, Vec<TransformRef>>,
     loaders: HashMap<String, Arc<dyn Loader>>,
@@ -95,6 +121,8 @@ pub struct Registry {
     /// `optimize_strategies` parameter or `$TASKGRAPH_OPTIMIZE_STRATEGIES`.
     strategy_overrides: HashMap<String, StrategySet>,
     parameters: ParameterSchema,
+    project_hooks: BTreeMap<String, ProjectHook>,
+    verifications: Vec<(VerifyPhase, String, VerifyFn)>,
 }
 
 impl fmt::Debug for Registry {
@@ -294,6 +322,54 @@ impl Registry {
         Ok(strategies)
     }
 
+    /// Makes `hook` available to projects whose `config.yml` says
+    /// `taskgraph: {register: NAME}` (`module:function`, the Python name).
+    pub fn add_project_hook(&mut self, name: &str, hook: ProjectHook) {
+        self.project_hooks.insert(name.to_owned(), hook);
+    }
+
+    /// This registry as a project sees it: with the hook its `config.yml`
+    /// names applied to a copy, or as it is when it names none. A hook
+    /// this registry lacks is an error naming the ones it has.
+    pub fn for_project(&self, graph_config: &GraphConfig) -> Result<Cow<'_, Registry>> {
+        let Some(name) = graph_config
+            .taskgraph()
+            .and_then(|t| t.get("register"))
+            .and_then(Value::as_str)
+        else {
+            return Ok(Cow::Borrowed(self));
+        };
+        let Some(hook) = self.project_hooks.get(name) else {
+            let known: Vec<&str> = self.project_hooks.keys().map(String::as_str).collect();
+            let linked = if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            };
+            return Err(Error::config(format!(
+                "`taskgraph.register` names `{name}`, which this program does not link \
+                 (it links: {linked})"
+            ))
+            .at_field("taskgraph.register"));
+        };
+        let mut registry = self.clone();
+        hook(&mut registry);
+        Ok(Cow::Owned(registry))
+    }
+
+    /// Adds a check run on the tasks of `phase` when verification is on.
+    pub fn add_verification(&mut self, phase: VerifyPhase, name: &str, check: VerifyFn) {
+        self.verifications.push((phase, name.to_owned(), check));
+    }
+
+    /// Runs the checks registered for `phase`, in registration order.
+    pub fn verify(&self, phase: VerifyPhase, context: &VerifyContext<'_>) -> Result<()> {
+        for (_, _, check) in self.verifications.iter().filter(|(p, _, _)| *p == phase) {
+            check(context)?;
+        }
+        Ok(())
+    }
+
     /// The parameter schema, for extension.
     pub fn parameters_mut(&mut self) -> &mut ParameterSchema {
         &mut self.parameters
@@ -329,7 +405,48 @@ fn unknown<'a>(what: &'static str, name: &str, known: impl Iterator<Item = &'a S
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+
+    fn config_registering(hook: Option<&str>) -> GraphConfig {
+        let register = hook
+            .map(|h| format!("  register: {h}\n"))
+            .unwrap_or_default();
+        let text = format!(
+            "trust-domain: demo\ntask-priority: low\nworkers: {{aliases: {{}}}}\n\
+             taskgraph:\n  repositories: {{demo: {{name: Demo}}}}\n{register}"
+        );
+        let value = crate::yaml::load_str(&text, None).unwrap();
+        GraphConfig::from_value(value, Path::new("/x/taskcluster"), "/x".into()).unwrap()
+    }
+
+    #[test]
+    fn a_project_hook_applies_only_to_the_project_naming_it() {
+        let mut registry = Registry::with_builtins();
+        registry.add_project_hook(
+            "demo_taskgraph:register",
+            Arc::new(|r: &mut Registry| {
+                r.add_target_method("demo-method", Arc::new(|_| Ok(Vec::new())));
+            }),
+        );
+
+        let plain = registry.for_project(&config_registering(None)).unwrap();
+        assert!(matches!(plain, Cow::Borrowed(_)));
+        assert!(plain.target_method("demo-method").is_err());
+
+        let demo = registry
+            .for_project(&config_registering(Some("demo_taskgraph:register")))
+            .unwrap();
+        assert!(demo.target_method("demo-method").is_ok());
+
+        let err = registry
+            .for_project(&config_registering(Some("other_taskgraph:register")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`other_taskgraph:register`"), "{err}");
+        assert!(err.contains("it links: demo_taskgraph:register"), "{err}");
+    }
 
     #[test]
     fn transform_names_accept_the_python_spellings() {
