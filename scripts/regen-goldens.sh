@@ -38,6 +38,14 @@
 # hash files this repository ships.
 #
 # Set GRAPHGEN_REFERENCE_VENV to reuse an existing virtualenv.
+#
+# Projects whose config.yml registers `translations_taskgraph:register`
+# need the translations pipeline's Python package: set
+# GRAPHGEN_TRANSLATIONS_DIR to a mozilla/translations checkout, whose
+# taskcluster/ directory then goes on the reference's PYTHONPATH. (Nothing
+# of it is copied into the goldens' projects; give such fixtures their
+# `training_config` in the params, since the package's default reads its
+# own checkout's CI config.)
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -52,6 +60,9 @@ normalize_modes() {
 }
 
 venv="${GRAPHGEN_REFERENCE_VENV:-$scratch/venv}"
+if [ -n "${GRAPHGEN_TRANSLATIONS_DIR:-}" ]; then
+    export PYTHONPATH="$GRAPHGEN_TRANSLATIONS_DIR/taskcluster${PYTHONPATH:+:$PYTHONPATH}"
+fi
 if [ ! -x "$venv/bin/taskgraph" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet taskcluster-taskgraph==15.1.3 mozilla-taskgraph==3.4.1 taskcluster==85.0.0

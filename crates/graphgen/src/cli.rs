@@ -272,9 +272,13 @@ fn index_source(source: &str) -> Result<Arc<dyn IndexLookup>, Error> {
     }
 }
 
-/// The registry graphgen links: the built-ins.
+/// The registry graphgen links: the built-ins, and the translations
+/// pipeline's parts for projects that register them.
 pub fn registry() -> Registry {
-    Registry::with_builtins()
+    let mut registry = Registry::with_builtins();
+    let urls = crate::urls::HttpUrlChecker::new(crate::urls::URL_TIMEOUT);
+    translations::add_project_hook(&mut registry, Arc::new(urls));
+    registry
 }
 
 /// `graphgen full|tasks|target|target-graph`.

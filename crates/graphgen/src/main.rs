@@ -14,6 +14,7 @@ mod groups;
 mod lookup;
 #[cfg(test)]
 mod test_server;
+mod urls;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

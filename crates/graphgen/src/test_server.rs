@@ -1,5 +1,5 @@
 //! A loopback HTTP server for the unit tests of the online sources
-//! (src/lookup.rs, src/groups.rs).
+//! (src/lookup.rs, src/groups.rs, src/urls.rs).
 //!
 //! The tests drive the real taskcluster client, so they need a real socket
 //! to talk to; what each endpoint answers is the test's business, and this
@@ -51,6 +51,8 @@ impl Request {
 pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) body: String,
+    /// Headers besides the type, length and connection ones.
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Response {
@@ -58,7 +60,14 @@ impl Response {
         Response {
             status,
             body: body.into(),
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a header (a redirect's `location`, say).
+    pub(crate) fn with_header(mut self, name: &str, value: &str) -> Response {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
     }
 }
 
@@ -161,7 +170,9 @@ fn accept_until_stopped<S>(
         // unanswered, as a real server would.
         if let Some(request) = read_request(&stream) {
             let response = handler(&request, &mut state.lock().unwrap());
-            write_response(&stream, &response);
+            // An answer to HEAD has the headers of the answer to GET, and
+            // no body.
+            write_response(&stream, &response, request.method != "HEAD");
         }
     }
 }
@@ -204,14 +215,23 @@ fn read_headers(reader: &mut impl BufRead) -> BTreeMap<String, String> {
     }
 }
 
-fn write_response(mut stream: &TcpStream, response: &Response) {
-    let Response { status, body } = response;
+fn write_response(mut stream: &TcpStream, response: &Response, with_body: bool) {
+    let Response {
+        status,
+        body,
+        headers,
+    } = response;
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     let _ = write!(
         stream,
         "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+         content-length: {}\r\n{extra}connection: close\r\n\r\n{}",
         reason_phrase(*status),
-        body.len()
+        body.len(),
+        if with_body { body.as_str() } else { "" }
     );
     let _ = stream.flush();
 }
@@ -220,6 +240,7 @@ fn write_response(mut stream: &TcpStream, response: &Response) {
 fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        302 => "Found",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",

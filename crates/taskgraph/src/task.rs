@@ -37,6 +37,25 @@ pub struct Task {
 }
 
 impl Task {
+    /// A task of `kind` with nothing in it but its label and the `kind`
+    /// attribute: the start of a task built in code rather than by
+    /// transforms (morphs, tests).
+    pub fn new(kind: &str, label: impl Into<String>) -> Task {
+        Task {
+            kind: kind.to_owned(),
+            label: label.into(),
+            description: String::new(),
+            attributes: Map::from_iter([("kind", Value::from(kind))]),
+            task: Map::default(),
+            optimization: Value::Null,
+            dependencies: IndexMap::new(),
+            soft_dependencies: Vec::new(),
+            if_dependencies: Vec::new(),
+            task_id: None,
+            digest: None,
+        }
+    }
+
     /// Builds a task from the description the last transform produced,
     /// as the reference's `Task(...)` call does (and forcing the `kind`
     /// attribute to the kind's name).

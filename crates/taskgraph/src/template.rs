@@ -267,17 +267,8 @@ pub(crate) mod test_kind {
         let mut attributes = attributes;
         attributes.insert("kind", Value::from(kind));
         Task {
-            kind: kind.to_owned(),
-            label: label.to_owned(),
-            description: String::new(),
             attributes,
-            task: Map::default(),
-            optimization: Value::Null,
-            dependencies: IndexMap::new(),
-            soft_dependencies: Vec::new(),
-            if_dependencies: Vec::new(),
-            task_id: None,
-            digest: None,
+            ..Task::new(kind, label)
         }
     }
 

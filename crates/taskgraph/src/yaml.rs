@@ -171,10 +171,14 @@ fn load(text: &str, positions: Option<&mut PositionTree>) -> Result<Value> {
         match compose::compose(&text) {
             Ok(None) => return Ok(Value::Null),
             Ok(Some(graph)) => return construct::construct(&graph, positions),
-            Err(error) => match with_space_after_colon(&text, &error) {
-                Some(fixed) => text = std::borrow::Cow::Owned(fixed),
-                None => return Err(error),
-            },
+            Err(error) => {
+                let fixed = with_space_after_colon(&text, &error)
+                    .or_else(|| with_indented_closing_bracket(&text, &error));
+                match fixed {
+                    Some(fixed) => text = std::borrow::Cow::Owned(fixed),
+                    None => return Err(error),
+                }
+            }
         }
     }
 }
@@ -213,6 +217,49 @@ fn with_space_after_colon(text: &str, error: &Error) -> Option<String> {
     fixed.push_str(&text[..at - tabs]);
     fixed.push(' ');
     fixed.push_str(&text[at - tabs + 1..]);
+    Some(fixed)
+}
+
+/// libyaml accepts a flow collection whose closing `}` or `]` starts a
+/// line no more indented than the block mapping holding the collection
+/// (`key: {` ... `}` at the left margin); yaml-rust2 follows the YAML spec
+/// and refuses it ("invalid indentation"). For that error, when it points
+/// at a line holding only spaces before the bracket, the text with that
+/// line indented one column past the content line above it: inside a flow
+/// collection indentation means nothing else, and line numbers stay. Each
+/// retry indents one line further, so retrying ends.
+fn with_indented_closing_bracket(text: &str, error: &Error) -> Option<String> {
+    let ErrorKind::Yaml(message) = error.kind() else {
+        return None;
+    };
+    if !message.ends_with("invalid indentation") {
+        return None;
+    }
+    let line = error.location().line?;
+    let lines: Vec<&str> = text.split('\n').collect();
+    let bad = *lines.get(line.checked_sub(1)?)?;
+    let indent = bad.len() - bad.trim_start_matches(' ').len();
+    if !bad[indent..].starts_with(['}', ']']) {
+        return None;
+    }
+    let above = lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim_end_matches('\r'))
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+    let wanted = above.len() - above.trim_start_matches(' ').len() + 1;
+    let pad = wanted.max(indent + 1) - indent;
+
+    let mut fixed = String::with_capacity(text.len() + pad);
+    for (number, text_line) in lines.iter().enumerate() {
+        if number > 0 {
+            fixed.push('\n');
+        }
+        if number == line - 1 {
+            fixed.extend(std::iter::repeat_n(' ', pad));
+        }
+        fixed.push_str(text_line);
+    }
     Some(fixed)
 }
 
@@ -280,6 +327,21 @@ fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_flow_mapping_may_close_at_the_left_margin() {
+        // As the translations training configs write `existing_tasks`.
+        let text = "a:\n  b: 1\nc: {\n    \"x\": \"1\",\n    \"y\": \"2\"\n#    \"z\": \"3\",\n}\n\
+                    d: [\n  \"e\"\n]\nf: 3\n";
+        let value = super::load_str(text, None).unwrap();
+        assert_eq!(value.get_path("c.y"), Some(&crate::Value::from("2")));
+        assert_eq!(value.get("d"), Some(&crate::Value::List(vec!["e".into()])));
+        assert_eq!(value.get("f"), Some(&crate::Value::Int(3)));
+
+        // Other indentation errors stay errors, with their line.
+        let err = super::load_str("a:\n  b: 1\n c: 2\n", None).unwrap_err();
+        assert_eq!(err.location().line, Some(3), "{err}");
+    }
+
     use super::*;
     use crate::map;
     use crate::value::Map;

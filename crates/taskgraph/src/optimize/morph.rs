@@ -359,20 +359,11 @@ fn morph_task(
     task_ids: &TaskIds,
 ) -> Task {
     let task_id = task_ids.next_id(&label);
-    let mut attributes = Map::default();
-    attributes.insert("kind", Value::from("misc"));
     Task {
-        kind: "misc".to_owned(),
-        label,
-        description: String::new(),
-        attributes,
         task: definition,
-        optimization: Value::Null,
         dependencies,
-        soft_dependencies: Vec::new(),
-        if_dependencies: Vec::new(),
         task_id: Some(task_id),
-        digest: None,
+        ..Task::new("misc", label)
     }
 }
 

@@ -32,7 +32,14 @@ pub fn format_task_digest(cached_task: &Value) -> String {
         .join("/")
 }
 
-fn cache_task(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
+/// Digests the tasks that have a `cache` section, parents before children,
+/// and gives each its cache routes and index-search optimization.
+///
+/// An earlier transform may leave a record of where each `digest-data`
+/// line came from in `task.digest` (the lines' text, with an empty digest);
+/// it is used when the lines are still those, so `graphgen digest` can
+/// name parameters and files rather than bare text.
+pub fn cache_task(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
     let mut digests: HashMap<String, String> = HashMap::new();
     for task in config.kind_dependencies_tasks.values() {
         if let Some(cached) = task.attributes.get("cached_task") {
@@ -43,12 +50,15 @@ fn cache_task(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<
     let mut out = Vec::new();
     for mut task in order_tasks(config.kind, tasks)? {
         let location = task.location(config.kind);
+        let pending = task.digest.take();
         let Some(cache) = task.fields.shift_remove("cache") else {
+            task.digest = pending;
             out.push(task);
             continue;
         };
         let label = task.get_str("label").unwrap_or_default().to_owned();
-        let inputs = digest_inputs(config, &task, &cache, &digests).map_err(|e| e.at(&location))?;
+        let inputs = digest_inputs(config, &task, &cache, pending.as_deref(), &digests)
+            .map_err(|e| e.at(&location))?;
         let cache_type = cache.get("type").map(py_str).unwrap_or_default();
         let cache_name = cache.get("name").map(py_str).unwrap_or_default();
         let record = add_optimization(
@@ -78,27 +88,10 @@ fn digest_inputs(
     config: &TransformConfig<'_>,
     task: &TaskDesc,
     cache: &Value,
+    pending: Option<&DigestRecord>,
     digests: &HashMap<String, String>,
 ) -> Result<Vec<DigestInput>> {
-    let hash_cache = config.graph_config.hash_cache();
-    let mut inputs: Vec<DigestInput> = cache
-        .get("digest-data")
-        .and_then(Value::as_list)
-        .into_iter()
-        .flatten()
-        .map(|line| {
-            let text = py_str(line);
-            // A line that a resource hash produced is shown with its files.
-            let source = match hash_cache.files_behind(&text) {
-                Some(files) => InputSource::Files {
-                    patterns: files.patterns.clone(),
-                    files: files.files.iter().map(FileEntry::from).collect(),
-                },
-                None => InputSource::Data,
-            };
-            DigestInput { text, source }
-        })
-        .collect();
+    let mut inputs = data_inputs(config, cache, pending);
 
     let mut parents = Vec::new();
     for parent in task
@@ -134,6 +127,46 @@ fn digest_inputs(
         });
     }
     Ok(inputs)
+}
+
+/// The lines of `cache.digest-data`: as the pending record describes them
+/// when it still matches, otherwise as data (or files, for a line that is a
+/// resource hash this run computed).
+fn data_inputs(
+    config: &TransformConfig<'_>,
+    cache: &Value,
+    pending: Option<&DigestRecord>,
+) -> Vec<DigestInput> {
+    let lines: Vec<String> = cache
+        .get("digest-data")
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+        .map(py_str)
+        .collect();
+
+    if let Some(pending) = pending {
+        let unchanged = pending.inputs.len() == lines.len()
+            && pending.inputs.iter().zip(&lines).all(|(i, l)| i.text == *l);
+        if unchanged {
+            return pending.inputs.clone();
+        }
+    }
+
+    let hash_cache = config.graph_config.hash_cache();
+    lines
+        .into_iter()
+        .map(|text| {
+            let source = match hash_cache.files_behind(&text) {
+                Some(files) => InputSource::Files {
+                    patterns: files.patterns.clone(),
+                    files: files.files.iter().map(FileEntry::from).collect(),
+                },
+                None => InputSource::Data,
+            };
+            DigestInput { text, source }
+        })
+        .collect()
 }
 
 /// Which cache a task's result goes to.
