@@ -28,7 +28,8 @@ pub const ARTIFACT_NAME: &str = "digest-inputs.json";
 /// One line of a digest, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestInput {
-    /// The line exactly as hashed.
+    /// The text exactly as hashed: one line, or several for a string that
+    /// is hashed one character per line.
     pub text: String,
     #[serde(flatten)]
     pub source: InputSource,
@@ -40,6 +41,10 @@ pub struct DigestInput {
 pub enum InputSource {
     /// A line of the producer's digest data.
     Data,
+    /// A string the producer hashes one character per line (iterating a
+    /// Python string); `text` holds those lines, so the string itself is
+    /// every other character of it.
+    Characters,
     /// The combined hash of resource files.
     Files {
         patterns: Vec<String>,
@@ -143,6 +148,10 @@ pub fn read_artifact(path: &Path) -> Result<BTreeMap<String, DigestRecord>> {
 fn describe(input: &DigestInput) -> String {
     match &input.source {
         InputSource::Data => format!("data       {}", quoted(&input.text)),
+        InputSource::Characters => {
+            let spelled: String = input.text.chars().step_by(2).collect();
+            format!("chars      {} (one line per character)", quoted(&spelled))
+        }
         InputSource::Files { patterns, .. } => {
             format!("files      {} ({})", input.text, patterns.join(", "))
         }

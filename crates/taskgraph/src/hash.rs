@@ -17,7 +17,7 @@
 use foldhash::HashMap;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use rayon::prelude::*;
 use regex::Regex;
@@ -55,6 +55,9 @@ pub struct HashCache {
     /// Every `hash_paths` result by its hash, so that a digest can later
     /// say which files stand behind one of its lines.
     results: Mutex<HashMap<String, Arc<PathsDigest>>>,
+    /// The same results by their patterns: the tasks of a kind usually
+    /// name the same resources.
+    by_patterns: Mutex<HashMap<Vec<String>, Arc<PathsDigest>>>,
 }
 
 impl HashCache {
@@ -69,6 +72,15 @@ impl HashCache {
         repo_root: &Path,
         patterns: &[String],
     ) -> Result<Arc<PathsDigest>> {
+        let known = self
+            .by_patterns
+            .lock()
+            .ok()
+            .and_then(|known| known.get(patterns).cloned());
+        if let Some(digest) = known {
+            return Ok(digest);
+        }
+
         let tracked = self.tracked_files(repo_root)?;
         let mut found: BTreeSet<String> = BTreeSet::new();
         for pattern in patterns {
@@ -108,6 +120,9 @@ impl HashCache {
             results
                 .entry(digest.hash.clone())
                 .or_insert_with(|| Arc::clone(&digest));
+        }
+        if let Ok(mut known) = self.by_patterns.lock() {
+            known.insert(patterns.to_vec(), Arc::clone(&digest));
         }
         Ok(digest)
     }
@@ -184,33 +199,96 @@ fn check_pattern(pattern: &str) -> Result<()> {
 /// A compiled `taskgraph.util.path.match` pattern.
 #[derive(Debug)]
 pub struct PathPattern {
-    regex: Option<Regex>,
+    matcher: Matcher,
 }
+
+#[derive(Debug)]
+enum Matcher {
+    /// The empty pattern matches every path.
+    Everything,
+    /// A pattern without wildcards: the path itself or anything below it.
+    Literal(String),
+    Wildcards(Regex),
+}
+
+/// `**/` at the start of the pattern or after a `/`, once escaped.
+static LEADING_GLOBSTAR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(^|/)\\\*\\\*/").expect("a valid pattern"));
+/// `**` at the end of the pattern, once escaped.
+static TRAILING_GLOBSTAR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(^|/)\\\*\\\*$").expect("a valid pattern"));
 
 impl PathPattern {
     pub fn new(pattern: &str) -> Result<PathPattern> {
         if pattern.is_empty() {
-            return Ok(PathPattern { regex: None });
+            return Ok(PathPattern {
+                matcher: Matcher::Everything,
+            });
         }
-        let escaped = regex::escape(pattern);
-        let leading_globstar = Regex::new(r"(^|/)\\\*\\\*/").expect("a valid pattern");
-        let trailing_globstar = Regex::new(r"(^|/)\\\*\\\*$").expect("a valid pattern");
-        let step = leading_globstar.replace_all(&escaped, "${1}(?:.+/)?");
-        let step = trailing_globstar.replace_all(&step, "(?:${1}.+)?");
-        let body = step.replace(r"\*", "[^/]*");
-        let regex = Regex::new(&format!(r"\A(?:{body}(?:/.*)?)\z"))
-            .map_err(|e| Error::transform(format!("invalid path pattern `{pattern}`: {e}")))?;
-        Ok(PathPattern { regex: Some(regex) })
+        if !pattern.contains('*') {
+            return Ok(PathPattern {
+                matcher: Matcher::Literal(pattern.to_owned()),
+            });
+        }
+        Ok(PathPattern {
+            matcher: Matcher::Wildcards(wildcard_regex(pattern)?),
+        })
     }
 
     pub fn matches(&self, path: &str) -> bool {
-        self.regex.as_ref().is_none_or(|r| r.is_match(path))
+        match &self.matcher {
+            Matcher::Everything => true,
+            Matcher::Literal(literal) => path
+                .strip_prefix(literal.as_str())
+                // As the regex would: `/.*` stops at a newline.
+                .is_some_and(|rest| {
+                    rest.is_empty() || (rest.starts_with('/') && !rest.contains('\n'))
+                }),
+            Matcher::Wildcards(regex) => regex.is_match(path),
+        }
     }
+}
+
+/// The regex taskgraph builds for a pattern: `*` within a step, `**`
+/// across steps, and anything below a matching path.
+fn wildcard_regex(pattern: &str) -> Result<Regex> {
+    let escaped = regex::escape(pattern);
+    let step = LEADING_GLOBSTAR.replace_all(&escaped, "${1}(?:.+/)?");
+    let step = TRAILING_GLOBSTAR.replace_all(&step, "(?:${1}.+)?");
+    let body = step.replace(r"\*", "[^/]*");
+    Regex::new(&format!(r"\A(?:{body}(?:/.*)?)\z"))
+        .map_err(|e| Error::transform(format!("invalid path pattern `{pattern}`: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_patterns_match_as_their_regex_would() {
+        let paths = [
+            "pipeline",
+            "pipeline/",
+            "pipeline/a.py",
+            "pipeline//a",
+            "pipelines/a.py",
+            "pipeline/a\nb",
+            "x/pipeline",
+            "",
+        ];
+        for pattern in ["pipeline", "pipeline/", "pipeline/a.py", "a+b(c)"] {
+            let fast = PathPattern::new(pattern).unwrap();
+            assert!(matches!(fast.matcher, Matcher::Literal(_)));
+            let regex = wildcard_regex(pattern).unwrap();
+            for path in paths {
+                assert_eq!(
+                    fast.matches(path),
+                    regex.is_match(path),
+                    "pattern {pattern:?}, path {path:?}"
+                );
+            }
+        }
+    }
 
     fn matches(pattern: &str, path: &str) -> bool {
         PathPattern::new(pattern).unwrap().matches(path)

@@ -176,6 +176,10 @@ fn data_input(text: String) -> DigestInput {
 /// element, where iterating a string yields its characters and a mapping
 /// its keys. Every item must be a string, as the reference later joins
 /// them with newlines.
+///
+/// A string element gives one input holding its characters joined by
+/// newlines rather than one input per character: the joined digest text
+/// is the same, and a task's command is thousands of characters long.
 fn command_inputs(task: &TaskDesc) -> Result<Vec<DigestInput>> {
     let command = task
         .get("worker")
@@ -190,34 +194,63 @@ fn command_inputs(task: &TaskDesc) -> Result<Vec<DigestInput>> {
         ))
         .at_field("worker.command")
     };
+    let not_a_string = |line: usize, value: &Value| {
+        Error::transform(format!(
+            "cannot hash the command: sequence item {line}: expected str instance, {} found",
+            object_type_name(value)
+        ))
+        .at_field("worker.command")
+    };
 
+    // A string command iterates to its characters, each of which spells
+    // itself: the same lines as one string element.
+    let elements: Vec<Value> = match command {
+        Value::List(items) => items.clone(),
+        Value::Str(_) => vec![command.clone()],
+        Value::Map(map) => map.keys().map(Value::from).collect(),
+        other => return Err(not_iterable(other)),
+    };
     let mut inputs = Vec::new();
-    for element in python_items(command).ok_or_else(|| not_iterable(command))? {
-        let items = python_items(&element).ok_or_else(|| not_iterable(&element))?;
-        for item in items {
-            let Value::Str(text) = item else {
-                return Err(Error::transform(format!(
-                    "cannot hash the command: sequence item {}: expected str instance, {} found",
-                    inputs.len(),
-                    object_type_name(&item)
-                ))
-                .at_field("worker.command"));
-            };
-            inputs.push(data_input(text));
+    let mut lines = 0;
+    for element in &elements {
+        match element {
+            Value::Str(text) if text.is_empty() => {}
+            Value::Str(text) => {
+                inputs.push(DigestInput {
+                    text: one_character_per_line(text),
+                    source: InputSource::Characters,
+                });
+                lines += text.chars().count();
+            }
+            Value::List(items) => {
+                for item in items {
+                    let Value::Str(text) = item else {
+                        return Err(not_a_string(lines, item));
+                    };
+                    inputs.push(data_input(text.clone()));
+                    lines += 1;
+                }
+            }
+            Value::Map(map) => {
+                inputs.extend(map.keys().map(|key| data_input(key.to_owned())));
+                lines += map.len();
+            }
+            other => return Err(not_iterable(other)),
         }
     }
     Ok(inputs)
 }
 
-/// What Python's `iter()` yields for a value, or None when it is not
-/// iterable.
-fn python_items(value: &Value) -> Option<Vec<Value>> {
-    match value {
-        Value::Str(text) => Some(text.chars().map(|c| Value::from(c.to_string())).collect()),
-        Value::List(items) => Some(items.clone()),
-        Value::Map(map) => Some(map.keys().map(Value::from).collect()),
-        _ => None,
+/// The lines Python's `"\n".join(text)` makes of a string.
+fn one_character_per_line(text: &str) -> String {
+    let mut lines = String::with_capacity(text.len() * 2);
+    for (number, character) in text.chars().enumerate() {
+        if number > 0 {
+            lines.push('\n');
+        }
+        lines.push(character);
     }
+    lines
 }
 
 /// The hash of the committed files matching the (resolved) resource

@@ -59,9 +59,15 @@ fn harness() -> Harness {
     harness
 }
 
+/// The lines the reference hashes (an input may hold several).
 fn digest_lines(task: &TaskDesc) -> Vec<String> {
     let record = task.digest.as_deref().expect("a digest record");
-    record.inputs.iter().map(|i| i.text.clone()).collect()
+    record
+        .inputs
+        .iter()
+        .flat_map(|i| i.text.split('\n'))
+        .map(str::to_owned)
+        .collect()
 }
 
 const FIRST_DIGEST: &str = "79d41a245d1d5278c2fda33da044ea6fa44b270db2da9a7d56b8bb95d45eea9a";
@@ -192,8 +198,10 @@ fn the_record_says_where_each_line_came_from() {
     assert_eq!(record.cache_name, "train-teacher-model-en-ru-2_2");
 
     let sources: Vec<&InputSource> = record.inputs.iter().map(|i| &i.source).collect();
-    assert!(matches!(sources[0], InputSource::Data));
-    let InputSource::Files { patterns, files } = sources[6] else {
+    assert!(matches!(sources[0], InputSource::Characters), "bash");
+    assert_eq!(record.inputs[0].text, "b\na\ns\nh");
+    assert!(matches!(sources[1], InputSource::Data), "-c");
+    let InputSource::Files { patterns, files } = sources[3] else {
         panic!("the resource hash is a files line: {sources:?}");
     };
     assert_eq!(patterns, &["pipeline/train/train.py", "pipeline/langs"]);
@@ -206,13 +214,13 @@ fn the_record_says_where_each_line_came_from() {
             "pipeline/train/train.py"
         ]
     );
-    assert!(matches!(sources[7], InputSource::Parameter { name } if name == "src"));
-    assert!(matches!(sources[11], InputSource::Parameter { name } if name == "missing"));
-    assert!(matches!(sources[12], InputSource::Data), "the version");
+    assert!(matches!(sources[4], InputSource::Parameter { name } if name == "src"));
+    assert!(matches!(sources[8], InputSource::Parameter { name } if name == "missing"));
+    assert!(matches!(sources[9], InputSource::Data), "the version");
     assert!(
-        matches!(sources[14], InputSource::Parent { label } if label == "train-teacher-model-en-ru-1/2")
+        matches!(sources[11], InputSource::Parent { label } if label == "train-teacher-model-en-ru-1/2")
     );
-    assert!(matches!(sources[15], InputSource::ChainOfTrust));
+    assert!(matches!(sources[12], InputSource::ChainOfTrust));
 }
 
 #[test]
