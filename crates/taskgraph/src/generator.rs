@@ -285,7 +285,13 @@ pub fn generate(
     // The project's own parts, when config.yml names a hook for them.
     let project_registry = registry.for_project(&graph_config)?;
     let registry: &Registry = &project_registry;
-    let mut parameters = load_parameters(registry, options, &graph_config)?;
+    // Listing the committed files (for resource hashes) takes a git call
+    // that need not wait for the parameters' own git calls.
+    let (parameters, ()) = rayon::join(
+        || load_parameters(registry, options, &graph_config),
+        || graph_config.hash_cache().prefetch(graph_config.vcs_root()),
+    );
+    let mut parameters = parameters?;
     parameters.default_empty_filters();
     parameters.add_reused_tasks(&options.reused_tasks);
     lap("config and parameters", &mut timings);

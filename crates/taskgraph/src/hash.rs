@@ -132,13 +132,21 @@ impl HashCache {
         self.results.lock().ok()?.get(hash).cloned()
     }
 
+    /// Lists the committed files now, so that the first resource hash does
+    /// not wait for git. A failure is kept for whoever needs the list.
+    pub fn prefetch(&self, repo_root: &Path) {
+        let _ = self.tracked_files(repo_root);
+    }
+
+    /// The committed files, sorted by bytes so that the files under a
+    /// prefix are one range.
     fn tracked_files(&self, repo_root: &Path) -> Result<Arc<Vec<String>>> {
         self.tracked
             .get_or_init(|| {
                 let repo = Repository::open(repo_root);
-                repo.tracked_files("")
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
+                let mut files = repo.tracked_files("").map_err(|e| e.to_string())?;
+                files.sort_unstable();
+                Ok(Arc::new(files))
             })
             .clone()
             .map_err(Error::transform)
@@ -154,10 +162,13 @@ impl HashCache {
             return Ok(found);
         }
         let matcher = PathPattern::new(pattern)?;
+        let prefix = matcher.literal_prefix();
+        let start = tracked.partition_point(|path| path.as_str() < prefix);
         let matches: Arc<Vec<String>> = Arc::new(
-            tracked
+            tracked[start..]
                 .iter()
-                .filter(|p| matcher.matches(p))
+                .take_while(|path| path.starts_with(prefix))
+                .filter(|path| matcher.matches(path))
                 .cloned()
                 .collect(),
         );
@@ -200,6 +211,10 @@ fn check_pattern(pattern: &str) -> Result<()> {
 #[derive(Debug)]
 pub struct PathPattern {
     matcher: Matcher,
+    /// What every matching path starts with: the pattern up to the step
+    /// holding its first wildcard (`a/**` matches `a` itself).
+    prefix_len: usize,
+    pattern: String,
 }
 
 #[derive(Debug)]
@@ -220,19 +235,24 @@ static TRAILING_GLOBSTAR: LazyLock<Regex> =
 
 impl PathPattern {
     pub fn new(pattern: &str) -> Result<PathPattern> {
-        if pattern.is_empty() {
-            return Ok(PathPattern {
-                matcher: Matcher::Everything,
-            });
-        }
-        if !pattern.contains('*') {
-            return Ok(PathPattern {
-                matcher: Matcher::Literal(pattern.to_owned()),
-            });
-        }
+        let (matcher, prefix_len) = match pattern.find('*') {
+            _ if pattern.is_empty() => (Matcher::Everything, 0),
+            None => (Matcher::Literal(pattern.to_owned()), pattern.len()),
+            Some(first_wildcard) => {
+                let step_start = pattern[..first_wildcard].rfind('/').unwrap_or(0);
+                (Matcher::Wildcards(wildcard_regex(pattern)?), step_start)
+            }
+        };
         Ok(PathPattern {
-            matcher: Matcher::Wildcards(wildcard_regex(pattern)?),
+            matcher,
+            prefix_len,
+            pattern: pattern.to_owned(),
         })
+    }
+
+    /// A prefix every matching path has (possibly empty).
+    pub fn literal_prefix(&self) -> &str {
+        &self.pattern[..self.prefix_len]
     }
 
     pub fn matches(&self, path: &str) -> bool {
@@ -263,6 +283,31 @@ fn wildcard_regex(pattern: &str) -> Result<Regex> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_match_starts_with_the_literal_prefix() {
+        let paths = [
+            "a", "a/b", "a/b/c.py", "a/x/b", "a.py", "ab/c", "b/a/c", "c.py", "a/b.py/x",
+        ];
+        for pattern in [
+            "a/**", "a/*/b", "a/b*", "**/c.py", "*.py", "a/b/*.py", "a/**/b", "a",
+        ] {
+            let compiled = PathPattern::new(pattern).unwrap();
+            for path in paths.iter().filter(|p| compiled.matches(p)) {
+                assert!(
+                    path.starts_with(compiled.literal_prefix()),
+                    "{pattern:?} matches {path:?} outside {:?}",
+                    compiled.literal_prefix()
+                );
+            }
+        }
+        assert_eq!(PathPattern::new("a/**").unwrap().literal_prefix(), "a");
+        assert_eq!(
+            PathPattern::new("a/b/*.py").unwrap().literal_prefix(),
+            "a/b"
+        );
+        assert_eq!(PathPattern::new("*.py").unwrap().literal_prefix(), "");
+    }
 
     #[test]
     fn literal_patterns_match_as_their_regex_would() {

@@ -188,7 +188,23 @@ pub fn keymatch<'v>(alternatives: &'v Map, target: &str) -> Result<Vec<&'v Value
 
 /// `re.match(pattern + "$", text) is not None`: a keyed-by key matching.
 pub fn python_re_match_full(pattern: &str, text: &str) -> Result<bool> {
+    // Most keys are plain words (`github-pull-request`, `b-cpu`): without
+    // special characters the pattern can only match itself, with Python's
+    // `$` also allowing one final newline. No regex needs compiling.
+    if !pattern.contains(is_regex_special) {
+        return Ok(text
+            .strip_prefix(pattern)
+            .is_some_and(|rest| rest.is_empty() || rest == "\n"));
+    }
     python_re_match(&format!("{pattern}$"), text)
+}
+
+/// Characters with a meaning in Python's regex syntax.
+fn is_regex_special(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '^' | '$' | '*' | '+' | '?' | '{' | '}' | '[' | ']' | '\\' | '|' | '(' | ')'
+    )
 }
 
 /// `re.match(pattern, text) is not None`: Python's regex match, anchored at
@@ -404,6 +420,28 @@ mod tests {
             eval(&v, &map! {"platform" => "abc"}).unwrap(),
             Value::from("alt")
         );
+    }
+
+    #[test]
+    fn plain_keys_match_as_their_regex_would() {
+        let texts = [
+            "b-cpu",
+            "b-cpu\n",
+            "b-cpu\n\n",
+            "b-cpux",
+            "xb-cpu",
+            "",
+            "b-",
+        ];
+        for pattern in ["b-cpu", "default", "", "a b", "é"] {
+            for text in texts {
+                assert_eq!(
+                    python_re_match_full(pattern, text).unwrap(),
+                    python_re_match(&format!("{pattern}$"), text).unwrap(),
+                    "pattern {pattern:?}, text {text:?}"
+                );
+            }
+        }
     }
 
     #[test]

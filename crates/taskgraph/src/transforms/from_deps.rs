@@ -307,11 +307,10 @@ fn task_for_group(
     }
 
     if options.copy_attributes {
-        let own = new_task
-            .fields
-            .shift_remove("attributes")
-            .and_then(|a| a.as_map().cloned())
-            .unwrap_or_default();
+        let own = match new_task.fields.shift_remove("attributes") {
+            Some(Value::Map(own)) => own,
+            _ => Map::default(),
+        };
         let mut attributes = primary.attributes.clone();
         attributes.extend(own);
         new_task.fields.insert("attributes", Value::Map(attributes));
