@@ -26,7 +26,7 @@ pub fn decision(cli: &Cli) -> Result<(), Error> {
     let mut options = prepared.options;
     // In a decision task, `<decision>` is the decision task itself.
     options.decision_task_id = std::env::var("TASK_ID").ok().filter(|id| !id.is_empty());
-    let generation = generate(&cli::registry(), &options, Phase::Morphed)?;
+    let generation = generate(&cli::registry()?, &options, Phase::Morphed)?;
 
     std::fs::create_dir_all(&cli.output_dir).map_err(|e| Error::io(&cli.output_dir, e))?;
     let mut staged = Staged::new(&cli.output_dir);

@@ -274,17 +274,17 @@ fn index_source(source: &str) -> Result<Arc<dyn IndexLookup>, Error> {
 
 /// The registry graphgen links: the built-ins, and the translations
 /// pipeline's parts for projects that register them.
-pub fn registry() -> Registry {
+pub fn registry() -> Result<Registry, Error> {
     let mut registry = Registry::with_builtins();
-    let urls = crate::urls::HttpUrlChecker::new(crate::urls::URL_TIMEOUT);
+    let urls = crate::urls::HttpUrlChecker::new(crate::urls::timeout_from_environment()?);
     translations::add_project_hook(&mut registry, Arc::new(urls));
-    registry
+    Ok(registry)
 }
 
 /// `graphgen full|tasks|target|target-graph`.
 pub fn show(cli: &Cli, show: &ShowCommand) -> Result<(), Error> {
     let phase = show.phase();
-    let generation = generate(&registry(), &options(cli)?, phase)?;
+    let generation = generate(&registry()?, &options(cli)?, phase)?;
     if show.args().json {
         write_json_stdout(&generation.json_node(phase))?;
     } else {

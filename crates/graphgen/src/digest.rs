@@ -29,7 +29,7 @@ pub struct DigestArgs {
 }
 
 pub fn run(cli: &Cli, args: &DigestArgs) -> Result<(), Error> {
-    let generation = generate(&cli::registry(), &cli::options(cli)?, Phase::FullTaskSet)?;
+    let generation = generate(&cli::registry()?, &cli::options(cli)?, Phase::FullTaskSet)?;
     let records = digest::collect(generation.full_task_set.tasks.values());
     let record = find(&records, &generation, &args.label)?;
 

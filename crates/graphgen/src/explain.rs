@@ -51,7 +51,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<(), Error> {
     let prepared = cli::prepare(cli)?;
     let mut options = prepared.options;
     options.trace_targets = true;
-    let generation = generate(&cli::registry(), &options, Phase::Optimized)?;
+    let generation = generate(&cli::registry()?, &options, Phase::Optimized)?;
 
     let mut answers = Vec::with_capacity(args.labels.len());
     for label in &args.labels {

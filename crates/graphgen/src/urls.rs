@@ -16,8 +16,34 @@ use std::time::Duration;
 use taskgraph::{Error, ErrorKind, Result};
 use translations::urls::UrlChecker;
 
-/// How long one check may take, redirects included.
+/// How long one check may take, redirects included, unless
+/// `GRAPHGEN_URL_TIMEOUT` says otherwise.
 pub const URL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The environment variable that sets the timeout, in seconds.
+pub const TIMEOUT_VARIABLE: &str = "GRAPHGEN_URL_TIMEOUT";
+
+/// The timeout `GRAPHGEN_URL_TIMEOUT` asks for (seconds, fractions
+/// allowed), or [`URL_TIMEOUT`].
+pub fn timeout_from_environment() -> Result<Duration> {
+    match std::env::var(TIMEOUT_VARIABLE) {
+        Err(_) => Ok(URL_TIMEOUT),
+        Ok(text) => parse_timeout(&text),
+    }
+}
+
+fn parse_timeout(text: &str) -> Result<Duration> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            Error::new(ErrorKind::Params(format!(
+                "{TIMEOUT_VARIABLE} must be a number of seconds above 0, not `{text}`"
+            )))
+        })
+}
 
 /// Checks URLs with `HEAD` requests. The HTTP client is made at the first
 /// check, so runs that check nothing (most projects) do not pay for it.
@@ -131,6 +157,16 @@ mod tests {
             });
         let url = server.url();
         (server, url)
+    }
+
+    #[test]
+    fn timeouts_are_positive_seconds() {
+        assert_eq!(parse_timeout("2.5").unwrap(), Duration::from_millis(2500));
+        assert_eq!(parse_timeout(" 30 ").unwrap(), Duration::from_secs(30));
+        for refused in ["0", "-1", "soon", "", "inf", "NaN"] {
+            let err = parse_timeout(refused).unwrap_err().to_string();
+            assert!(err.contains("GRAPHGEN_URL_TIMEOUT"), "{err}");
+        }
     }
 
     #[test]

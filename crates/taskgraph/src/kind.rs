@@ -386,9 +386,18 @@ impl Loader for DefaultLoader {
     fn load(&self, kind: &Kind, _params: &Parameters) -> Result<Loaded> {
         let mut transforms = transform_names(kind)?.unwrap_or_default();
         for default in DEFAULT_TRANSFORMS {
-            if transforms.iter().any(|t| t == default) {
+            // The reference only catches the `module:transforms` spelling;
+            // the bare module name would run the transforms twice and fail
+            // later with a message that does not say why.
+            let module = default.strip_suffix(":transforms");
+            if let Some(listed) = transforms
+                .iter()
+                .find(|t| *t == default || Some(t.as_str()) == module)
+            {
                 return Err(Error::transform(format!(
-                    "transform `{default}` is added by the default loader; it must not be listed in the kind"
+                    "transform `{listed}` is added by the default loader; it must not be listed in \
+                     the kind (or set `loader: taskgraph.loader.transform:loader` to list every \
+                     transform yourself)"
                 ))
                 .at_field("transforms"));
             }
@@ -865,18 +874,24 @@ mod error_tests {
 
     #[test]
     fn the_default_loader_refuses_its_own_transforms_in_the_kind() {
-        let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "kinds/a/kind.yml",
-            "tasks: {}\ntransforms: [taskgraph.transforms.task:transforms]\n",
-        );
-        let err = load(&dir, "a").unwrap_err();
-        assert!(
-            err.to_string().contains("added by the default loader"),
-            "{err}"
-        );
-        assert_eq!(err.location().line, Some(2), "{err}");
+        for listed in [
+            "taskgraph.transforms.task:transforms",
+            "taskgraph.transforms.run",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            write(
+                dir.path(),
+                "kinds/a/kind.yml",
+                &format!("tasks: {{}}\ntransforms: [{listed}]\n"),
+            );
+            let err = load(&dir, "a").unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("`{listed}` is added by the default loader")),
+                "{err}"
+            );
+            assert_eq!(err.location().line, Some(2), "{err}");
+        }
     }
 
     #[test]

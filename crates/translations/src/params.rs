@@ -8,10 +8,11 @@
 //! (`taskcluster/configs/config.ci.yml`) stands in, so that a plain
 //! `taskgraph full` builds the small CI pipeline.
 //!
-//! Two parts of the reference's module are deliberately absent:
-//! `get_decision_parameters` only runs inside a decision task, and the
-//! continuation checks of the `train` action (`validate_continuation`) run
-//! only when that action builds its parameters, never during generation.
+//! `get_decision_parameters` is deliberately absent: it only runs inside a
+//! decision task. The checks the `train` action adds before it generates
+//! (valid stages, teacher URLs, distillation corpora) are made by
+//! `train-target-tasks` (`target/checks.rs`), so a local run refuses what
+//! the action would.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -17,6 +17,8 @@ use taskgraph::{Error, Registry, Result, Value};
 
 use crate::params::TRAINING_CONFIG;
 
+mod checks;
+
 pub fn register(registry: &mut Registry) {
     registry.add_target_method("train-target-tasks", Arc::new(train_target_tasks));
     registry.add_target_method("final-eval-target-tasks", Arc::new(final_eval_target_tasks));
@@ -58,6 +60,7 @@ impl<'p> TrainingTarget<'p> {
 
 fn train_target_tasks(ctx: &TargetContext<'_>) -> Result<Vec<String>> {
     let target = TrainingTarget::from_params(ctx)?;
+    checks::check_training_config(parameter(ctx, TRAINING_CONFIG)?, ctx.graph_config)?;
     let mut labels = Vec::new();
     for (label, task) in ctx.tasks {
         if target.selects(task)? {
