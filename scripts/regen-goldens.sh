@@ -2,10 +2,11 @@
 # Regenerates the golden files of tests/fixtures with the Python reference,
 # taskcluster-taskgraph 15.1.3, installed in a throwaway virtualenv.
 #
-#   scripts/regen-goldens.sh [FIXTURE...|pipeline]
+#   scripts/regen-goldens.sh [FIXTURE...]
 #
-# `pipeline` is this repository's own taskcluster/ directory, with the
-# params files in taskcluster/params/; its goldens go to tests/pipeline/.
+# This repository's own pipeline (taskcluster/) is not among them: its
+# goldens are graphgen's, rewritten by `GRAPHGEN_BLESS=1 cargo test --test
+# pipeline` (see tests/pipeline.rs).
 #
 # A fixture, tests/fixtures/NAME/, is laid out as:
 #
@@ -239,19 +240,11 @@ generate() {
 
 fixtures=("$@")
 if [ ${#fixtures[@]} -eq 0 ]; then
-    fixtures+=(pipeline)
     for dir in "$repo"/tests/fixtures/*/; do
         [ -f "$dir/taskcluster/config.yml" ] && fixtures+=("$(basename "$dir")")
     done
 fi
 
 for name in "${fixtures[@]}"; do
-    if [ "$name" = pipeline ]; then
-        # The repository's own pipeline, the README's default.
-        mkdir -p "$scratch/pipeline"
-        cp -r "$repo/taskcluster" "$scratch/pipeline/"
-        generate pipeline "$scratch/pipeline" taskcluster/params "$repo/tests/pipeline/expected"
-    else
-        generate "$name" "$repo/tests/fixtures/$name" params "$repo/tests/fixtures/$name/expected"
-    fi
+    generate "$name" "$repo/tests/fixtures/$name" params "$repo/tests/fixtures/$name/expected"
 done

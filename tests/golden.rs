@@ -387,18 +387,6 @@ fn check_goldens(name: &str, checkout: &Path, params_dir: &str, expected_dir: &P
     assert!(failures.is_empty(), "{name}:\n{}", failures.join("\n\n"));
 }
 
-/// The repository's own pipeline, which the README's quick start runs,
-/// against the goldens in tests/pipeline/expected.
-#[test]
-fn pipeline() {
-    let checkout = checkout(
-        "pipeline",
-        &[(repo_root().join("taskcluster"), "taskcluster")],
-    );
-    let expected = repo_root().join("tests/pipeline/expected");
-    check_goldens("pipeline", checkout.path(), "taskcluster/params", &expected);
-}
-
 macro_rules! golden_tests {
     ($($test:ident => $fixture:literal,)*) => {
         $(

@@ -1,6 +1,6 @@
 //! The default run (`graphgen --params FILE`) on the repository's own
-//! pipeline: the artifacts it writes, and that they agree with the goldens
-//! Python taskgraph produced for the same project.
+//! pipeline: the artifacts it writes, and that the command line prints
+//! what the pipeline's goldens (tests/pipeline.rs) hold.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,20 +12,28 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Copies a tree with the modes a git checkout gives its files (0755 if
+/// executable, else 0644), whatever this clone's umask made of them:
+/// docker context hashes include file modes.
 fn copy_tree(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
+            continue;
         }
+        fs::copy(entry.path(), &target).unwrap();
+        let executable = entry.metadata().unwrap().permissions().mode() & 0o111 != 0;
+        let mode = if executable { 0o755 } else { 0o644 };
+        fs::set_permissions(&target, fs::Permissions::from_mode(mode)).unwrap();
     }
 }
 
-/// A git repository holding a copy of the pipeline, like the goldens'.
+/// A git repository holding a committed copy of the pipeline, like the
+/// goldens': cache digests hash the files committed at HEAD.
 fn pipeline_checkout() -> tempfile::TempDir {
     let scratch = tempfile::tempdir().unwrap();
     copy_tree(
@@ -59,7 +67,7 @@ fn golden(name: &str) -> String {
 }
 
 #[test]
-fn default_run_writes_the_reference_artifacts() {
+fn default_run_writes_the_decision_artifacts() {
     let checkout = pipeline_checkout();
     let output = Command::new(env!("CARGO_BIN_EXE_graphgen"))
         .args([
@@ -78,31 +86,28 @@ fn default_run_writes_the_reference_artifacts() {
         output.stdout.is_empty(),
         "data belongs in the artifacts, not on stdout"
     );
-    assert!(stderr.contains("9 kinds, 22 tasks, 32 edges"), "{stderr}");
+    assert!(
+        stderr.contains("19 kinds, 46 tasks, 148 edges; 1 target tasks, 46 in the target graph"),
+        "{stderr}"
+    );
 
     let out = checkout.path().join("out");
 
-    // The decision task writes the same JSON as `taskgraph full --json`,
+    // The decision task writes the same JSON as `graphgen full --json`,
     // without the two newlines the command line adds.
     let full = fs::read_to_string(out.join("full-task-graph.json")).unwrap();
     assert_eq!(full, golden("default.full.json").trim_end_matches('\n'));
 
-    // Target labels, in target task set order: kinds in load order, so
-    // downloads come before the cleaning that needs them.
+    // Stage `all` targets the one task that depends on every branch.
     let targets =
         python::json_parse(&fs::read_to_string(out.join("target-tasks.json")).unwrap()).unwrap();
-    let Value::List(mut targets) = targets else {
-        panic!("target-tasks.json holds a list");
-    };
-    let position = |label: &str| targets.iter().position(|t| t.as_str() == Some(label));
-    assert!(position("corpus-download-europarl-en-lt") < position("clean-download-europarl-en-lt"));
-    targets.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    assert_eq!(targets, Value::str_list(["all-en-lt-1"]));
     let expected_set = python::json_parse(&golden("default.target.json")).unwrap();
     let Value::Map(expected_set) = expected_set else {
         panic!("the target golden is an object");
     };
-    let expected_labels: Vec<Value> = expected_set.keys().map(Value::from).collect();
-    assert_eq!(targets, expected_labels);
+    let expected_labels: Vec<&str> = expected_set.keys().collect();
+    assert_eq!(expected_labels, ["all-en-lt-1"]);
 
     // parameters.yml holds the parameters the graph was made with.
     let written = yaml::load_file(&out.join("parameters.yml")).unwrap();
@@ -116,12 +121,17 @@ fn default_run_writes_the_reference_artifacts() {
     assert_eq!(written.get("target-kinds"), Some(&Value::List(Vec::new())));
 }
 
-/// `graphgen <phase> --json` prints, byte for byte, what
-/// `taskgraph <phase> --json` printed for the same project.
+/// `graphgen <phase> --json` prints, byte for byte, what the goldens hold.
+/// The target graph of stage `all` is the whole graph, so its golden is
+/// the full one.
 #[test]
-fn phase_commands_print_the_reference_json() {
+fn phase_commands_print_the_golden_json() {
     let checkout = pipeline_checkout();
-    for phase in ["full", "target", "target-graph"] {
+    for (phase, golden_phase) in [
+        ("full", "full"),
+        ("target", "target"),
+        ("target-graph", "full"),
+    ] {
         let output = Command::new(env!("CARGO_BIN_EXE_graphgen"))
             .args([
                 phase,
@@ -141,7 +151,7 @@ fn phase_commands_print_the_reference_json() {
         );
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert!(
-            stdout == golden(&format!("default.{phase}.json")),
+            stdout == golden(&format!("default.{golden_phase}.json")),
             "graphgen {phase} --json differs from the golden"
         );
     }
@@ -151,14 +161,14 @@ fn phase_commands_print_the_reference_json() {
 #[test]
 fn phase_commands_print_labels_by_default() {
     let checkout = pipeline_checkout();
+    // The default parameters, stopping at the vocabulary.
+    let default = fs::read_to_string(repo_root().join("taskcluster/params/default.yml")).unwrap();
+    let vocab = default.replace("    target-stage: all\n", "    target-stage: vocab\n");
+    assert_ne!(vocab, default, "default.yml sets `target-stage: all`");
+    fs::write(checkout.path().join("vocab.yml"), vocab).unwrap();
+
     let output = Command::new(env!("CARGO_BIN_EXE_graphgen"))
-        .args([
-            "target-graph",
-            "-p",
-            "taskcluster/params/default.yml",
-            "-k",
-            "vocab",
-        ])
+        .args(["target-graph", "-p", "vocab.yml", "-k", "vocab"])
         .current_dir(checkout.path())
         .output()
         .unwrap();
@@ -171,11 +181,11 @@ fn phase_commands_print_labels_by_default() {
     let labels: Vec<&str> = stdout.lines().filter(|line| !line.is_empty()).collect();
     assert!(labels.contains(&"vocab-en-lt"), "{stdout}");
     assert!(
-        labels.contains(&"corpus-download-europarl-en-lt"),
+        labels.contains(&"dataset-opus-Books_v1-en-lt"),
         "ancestors are in the target graph: {stdout}"
     );
     assert!(
-        !labels.iter().any(|label| label.starts_with("teacher-")),
+        !labels.iter().any(|label| label.starts_with("train-")),
         "kinds after vocab are not loaded: {stdout}"
     );
     let mut sorted = labels.clone();
