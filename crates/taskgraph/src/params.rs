@@ -277,16 +277,25 @@ impl Parameters {
         };
         params.check(options.strict, schema).map_err(|e| {
             let Some(path) = spec else { return e };
-            // Point at the offending key, when the file has it.
-            let key = e
+            // Point at the offending key, or the nearest key above it whose
+            // position the document recorded, when the file has it.
+            let keys: Vec<&str> = e
                 .location()
                 .field
                 .as_deref()
-                .and_then(|f| f.split('.').next());
-            let position = key.zip(document.as_ref()).and_then(|(key, doc)| {
-                (!options.overrides.contains_key(key))
-                    .then(|| doc.position(&[key]))
-                    .flatten()
+                .map(|f| {
+                    f.split('.')
+                        .map(|k| k.split('[').next().unwrap_or(k))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let position = keys.first().zip(document.as_ref()).and_then(|(key, doc)| {
+                if options.overrides.contains_key(key) {
+                    return None;
+                }
+                (1..=keys.len())
+                    .rev()
+                    .find_map(|depth| doc.position(&keys[..depth]))
             });
             let e = e.with_file(path);
             match position {
@@ -294,6 +303,12 @@ impl Parameters {
                 None => e,
             }
         })?;
+        if let (Some(path), Some(unsortable)) = (
+            spec,
+            document.as_ref().and_then(yaml::Document::unsortable_keys),
+        ) {
+            return Err(unsortable_keys_error(&params.values, &unsortable).with_file(path));
+        }
         Ok(params)
     }
 
@@ -439,6 +454,49 @@ impl Parameters {
 }
 
 /// The parameters in a file, and for YAML where its keys are.
+/// The reference computes the parameters' id from `json.dumps(parameters,
+/// sort_keys=True)` before generating anything, and sorting a mapping with
+/// a string key beside a number (or `None`, or a date) raises `TypeError`.
+/// graphgen's keys are all strings by then, so this says where the YAML
+/// had them, rather than generate what the reference cannot.
+fn unsortable_keys_error(values: &Map, unsortable: &yaml::UnsortableKeys<'_>) -> Error {
+    let [first, second] = unsortable.reprs;
+    let message = format!(
+        "a mapping has keys {first} and {second}, which Python cannot sort together \
+         (TypeError: '<' not supported), so the reference fails computing the parameters' id; \
+         quote the keys to make them strings"
+    );
+    let error = Error::params(message);
+    let error = match path_of_map_with(values, &unsortable.names, "") {
+        Some(field) if !field.is_empty() => error.at_field(&field),
+        _ => error,
+    };
+    error.with_position(unsortable.line, unsortable.column)
+}
+
+/// The dotted path of the first mapping under `map` (itself included,
+/// as the empty path) that has every key of `names`.
+fn path_of_map_with(map: &Map, names: &[&str], prefix: &str) -> Option<String> {
+    if names.iter().all(|name| map.contains_key(name)) {
+        return Some(prefix.to_owned());
+    }
+    map.iter().find_map(|(key, value)| {
+        let field = if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Value::Map(inner) => path_of_map_with(inner, names, &field),
+            Value::List(items) => items.iter().enumerate().find_map(|(i, item)| match item {
+                Value::Map(inner) => path_of_map_with(inner, names, &format!("{field}[{i}]")),
+                _ => None,
+            }),
+            _ => None,
+        }
+    })
+}
+
 fn read_parameters_file(path: &Path) -> Result<(Map, Option<yaml::Document>)> {
     let name = path.to_string_lossy();
     let (value, document) = if name.ends_with(".yml") || name.ends_with(".yaml") {
@@ -566,6 +624,81 @@ mod tests {
         assert_eq!(location.field.as_deref(), Some("level"), "{err}");
         assert_eq!(location.line, Some(2), "{err}");
         assert!(err.to_string().contains("p.yml:2:1"), "{err}");
+    }
+
+    #[test]
+    fn a_nested_wrong_type_points_at_its_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "project: demo\ncode-review:\n  phabricator-build-target: 3\n";
+        let path = write(dir.path(), "p.yml", text);
+        let options = LoadOptions {
+            repo_root: dir.path().to_owned(),
+            ..LoadOptions::default()
+        };
+        let err = Parameters::load(Some(&path), &options, &ParameterSchema::default()).unwrap_err();
+        let location = err.location();
+        assert_eq!(
+            location.field.as_deref(),
+            Some("code-review.phabricator-build-target"),
+            "{err}"
+        );
+        assert_eq!(
+            (location.line, location.column),
+            (Some(3), Some(3)),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn keys_python_cannot_sort_fail_as_the_reference_does() {
+        // The reference's parameters id is json.dumps(sort_keys=True) of
+        // them: a string key beside an int, or None beside an int, or a
+        // date beside a datetime, is a TypeError before anything is built.
+        let dir = tempfile::tempdir().unwrap();
+        let options = LoadOptions {
+            repo_root: dir.path().to_owned(),
+            ..LoadOptions::default()
+        };
+        let schema = ParameterSchema::default();
+        let refused = [
+            (
+                "extra:\n  args:\n    after: 10u\n    7: seven\n",
+                "extra.args",
+                4,
+                "'after' and 7",
+            ),
+            ("extra:\n  - {~: a, 1: b}\n", "extra[0]", 3, "None and 1"),
+            (
+                "extra: {2020-01-01: a, 2020-01-01 10:00:00: b}\n",
+                "extra",
+                2,
+                "datetime.date(2020, 1, 1)",
+            ),
+            ("1: one\n", "", 1, "'project' and 1"),
+        ];
+        for (text, field, line, keys) in refused {
+            let path = write(dir.path(), "p.yml", &format!("project: demo\n{text}"));
+            let err = Parameters::load(Some(&path), &options, &schema).unwrap_err();
+            let location = err.location();
+            let expected_field = (!field.is_empty()).then_some(field);
+            assert_eq!(location.field.as_deref(), expected_field, "{text}: {err}");
+            assert_eq!(location.line, Some(line), "{text}: {err}");
+            assert!(err.to_string().contains(keys), "{text}: {err}");
+            assert!(err.to_string().contains("TypeError"), "{text}: {err}");
+        }
+
+        // Keys Python can sort are fine, whatever their type: numbers of
+        // any kind together, or strings only.
+        for text in [
+            "extra: {1: a, 2.5: b, true: c}\n",
+            "extra: {'1': a, b: c}\n",
+        ] {
+            let path = write(dir.path(), "p.yml", &format!("project: demo\n{text}"));
+            assert!(
+                Parameters::load(Some(&path), &options, &schema).is_ok(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -93,6 +93,31 @@ impl Document {
         }
         tree.mark.map(|mark| (mark.line, mark.column))
     }
+
+    /// The first mapping whose keys Python cannot sort together (a string
+    /// key beside a number, `None` beside a number, a date beside a
+    /// datetime), where sorting it is a `TypeError`.
+    pub fn unsortable_keys(&self) -> Option<UnsortableKeys<'_>> {
+        self.positions.mixed_keys.as_ref().map(|m| UnsortableKeys {
+            line: m.line,
+            column: m.column,
+            reprs: [m.keys[0].0.as_str(), m.keys[1].0.as_str()],
+            names: [m.keys[0].1.as_str(), m.keys[1].1.as_str()],
+        })
+    }
+}
+
+/// A mapping of a [`Document`] whose keys Python cannot sort together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnsortableKeys<'d> {
+    /// Where the mapping starts (1-based).
+    pub line: usize,
+    pub column: usize,
+    /// Two of its keys of different kinds, as Python writes them (`'a'`,
+    /// `7`)...
+    pub reprs: [&'d str; 2],
+    /// ...and the strings they are in the loaded mapping (`a`, `7`).
+    pub names: [&'d str; 2],
 }
 
 /// A 1-based line and column.
@@ -107,6 +132,8 @@ struct Mark {
 struct PositionTree {
     mark: Option<Mark>,
     children: HashMap<String, PositionTree>,
+    /// At the root only: the first mapping with unsortable keys.
+    mixed_keys: Option<construct::MixedKeys>,
 }
 
 fn yaml_error(message: &str, mark: Option<Mark>) -> Error {

@@ -12,6 +12,7 @@
 use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
+use chrono::{Datelike, Timelike};
 use sha2::{Digest, Sha256};
 
 use crate::digest::{DigestInput, DigestRecord, FileEntry, InputSource};
@@ -264,15 +265,66 @@ pub fn add_optimization(
     })
 }
 
-/// `build_date` as `YYYY.MM.DD.YYYYmmddHHMMSS` in UTC.
+/// `build_date` as `YYYY.MM.DD.YYYYmmddHHMMSS` in UTC: the reference's
+/// `time.strftime("%Y.%m.%d.%Y%m%d%H%M%S", time.gmtime(build_date))`.
 pub fn build_date_long(config: &TransformConfig<'_>) -> Result<String> {
     let build_date = config
         .params
         .get("build_date")
         .and_then(Value::as_int)
         .ok_or_else(|| Error::params("`build_date` must be an integer").at_field("build_date"))?;
-    let time = chrono::DateTime::from_timestamp(build_date, 0).ok_or_else(|| {
-        Error::params(format!("`build_date` {build_date} is out of range")).at_field("build_date")
-    })?;
-    Ok(time.format("%Y.%m.%d.%Y%m%d%H%M%S").to_string())
+    gmtime_long(build_date).ok_or_else(|| {
+        Error::params(format!(
+            "`build_date` {build_date} is out of range (years -262143 to 262142)"
+        ))
+        .at_field("build_date")
+    })
+}
+
+/// `time.strftime("%Y.%m.%d.%Y%m%d%H%M%S", time.gmtime(seconds))` as
+/// CPython prints it on glibc: the year is neither padded nor signed
+/// (`5`, `10000`, `-1`), the other fields have two digits. chrono's own
+/// `%Y` pads and signs years outside 0..=9999, so the fields are printed
+/// here. Known shortcoming: years beyond chrono's range (about ±262,000),
+/// which Python still prints, are refused.
+fn gmtime_long(seconds: i64) -> Option<String> {
+    let time = chrono::DateTime::from_timestamp(seconds, 0)?;
+    let (year, month, day) = (time.year(), time.month(), time.day());
+    let (hour, minute, second) = (time.hour(), time.minute(), time.second());
+    Some(format!(
+        "{year}.{month:02}.{day:02}.{year}{month:02}{day:02}{hour:02}{minute:02}{second:02}"
+    ))
+}
+
+#[cfg(test)]
+mod build_date_tests {
+    use super::gmtime_long;
+
+    #[test]
+    fn build_dates_print_as_python_on_glibc() {
+        // time.strftime("%Y.%m.%d.%Y%m%d%H%M%S", time.gmtime(t)), Python
+        // 3.11 on glibc: the year is never padded nor signed with `+`.
+        let cases = [
+            (1_699_579_179, "2023.11.10.20231110011939"),
+            (0, "1970.01.01.19700101000000"),
+            (-86_400, "1969.12.31.19691231000000"),
+            (951_825_600, "2000.02.29.20000229120000"),
+            (253_402_300_799, "9999.12.31.99991231235959"),
+            (253_402_300_800, "10000.01.01.100000101000000"),
+            (-62_135_596_800, "1.01.01.10101000000"),
+            (-62_135_596_801, "0.12.31.01231235959"),
+            (-62_167_219_201, "-1.12.31.-11231235959"),
+            (-99_999_999_999, "-1199.02.15.-11990215141321"),
+        ];
+        for (seconds, expected) in cases {
+            assert_eq!(gmtime_long(seconds).as_deref(), Some(expected), "{seconds}");
+        }
+    }
+
+    #[test]
+    fn years_beyond_chronos_range_are_refused() {
+        for seconds in [99_999_999_999_999, i64::MAX, i64::MIN] {
+            assert_eq!(gmtime_long(seconds), None, "{seconds}");
+        }
+    }
 }

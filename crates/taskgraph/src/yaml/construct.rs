@@ -16,6 +16,7 @@ use super::pystr::key_str;
 use super::resolve::{self, Tag};
 use super::{Mark, PositionTree, yaml_error};
 use crate::error::Result;
+use crate::python::py_repr;
 use crate::value::Key;
 use crate::value::{Map, Timestamp, Value};
 
@@ -38,8 +39,17 @@ pub(super) fn construct(graph: &Graph, positions: Option<&mut PositionTree>) -> 
             .len()
             .saturating_mul(10)
             .saturating_add(ALIAS_ALLOWANCE),
+        track_mixed_keys: positions.is_some(),
+        mixed_keys: None,
     };
-    constructor.value(graph.root, 0, positions)
+    match positions {
+        Some(tree) => {
+            let value = constructor.value(graph.root, 0, Some(&mut *tree))?;
+            tree.mixed_keys = constructor.mixed_keys.take();
+            Ok(value)
+        }
+        None => constructor.value(graph.root, 0, None),
+    }
 }
 
 struct Constructor<'a> {
@@ -49,6 +59,11 @@ struct Constructor<'a> {
     active: Vec<bool>,
     /// How many more nodes may be constructed.
     budget: usize,
+    /// Whether to look for mappings whose keys Python cannot sort (only
+    /// documents whose key positions are recorded).
+    track_mixed_keys: bool,
+    /// The first such mapping.
+    mixed_keys: Option<MixedKeys>,
 }
 
 /// Identity of a merged key, as PyYAML's `id(key_node.value)` sees it.
@@ -169,12 +184,29 @@ impl<'a> Constructor<'a> {
         let pairs = self.flatten(id, 0)?;
         let mut map = Map::with_capacity(pairs.len());
         let mut keys = KeyTable::default();
+        let mut kinds = KeyKinds::default();
         for &(key_id, value_id) in pairs.iter() {
             // Most keys are plain strings: take their text as it is, with
             // no value built for the key first.
             let name: Key = match self.string_key(key_id, depth)? {
-                Some(text) => Key::from(text),
-                None => Key::from(keys.name_for(self.key(key_id, depth)?)),
+                Some(text) => {
+                    if self.track_mixed_keys {
+                        kinds.note(KeyKind::Str, || {
+                            (py_repr(&Value::from(text)), text.to_owned())
+                        });
+                    }
+                    Key::from(text)
+                }
+                None => {
+                    let key = self.key(key_id, depth)?;
+                    let kind = KeyKind::of(&key);
+                    let repr = self.track_mixed_keys.then(|| py_repr(&key));
+                    let name = keys.name_for(key);
+                    if let Some(repr) = repr {
+                        kinds.note(kind, || (repr, name.clone()));
+                    }
+                    Key::from(name)
+                }
             };
 
             // Keys of this mapping are at path length `depth + 1`.
@@ -190,6 +222,17 @@ impl<'a> Constructor<'a> {
                 let value = self.value(value_id, depth + 1, None)?;
                 map.insert(name, value);
             }
+        }
+        if let Some(keys) = kinds.mixed.filter(|_| self.mixed_keys.is_none()) {
+            // Where its first key is: a block mapping's own mark is not.
+            let mark = pairs
+                .first()
+                .map_or(self.nodes[id].mark, |&(key, _)| self.nodes[key].mark);
+            self.mixed_keys = Some(MixedKeys {
+                line: mark.line,
+                column: mark.column,
+                keys,
+            });
         }
         Ok(Value::Map(map))
     }
@@ -329,6 +372,68 @@ impl<'a> Constructor<'a> {
     }
 }
 
+/// A mapping whose keys Python cannot sort: keys of two kinds that `<`
+/// refuses to compare (a string and a number, `None` and a number, a date
+/// and a datetime). `json.dumps(..., sort_keys=True)` raises `TypeError`
+/// on it, which is how the reference fails on such parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct MixedKeys {
+    pub line: usize,
+    pub column: usize,
+    /// The first key of each of two kinds: as Python writes it, and the
+    /// string it became.
+    pub keys: [(String, String); 2],
+}
+
+/// The kinds of key Python's `<` orders among themselves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Str,
+    /// `int`, `bool` and `float` compare with each other.
+    Number,
+    None,
+    Date,
+    NaiveDateTime,
+    AwareDateTime,
+}
+
+impl KeyKind {
+    fn of(key: &Value) -> KeyKind {
+        match key {
+            Value::Str(_) => KeyKind::Str,
+            Value::Null => KeyKind::None,
+            Value::Timestamp(t) => match &t.time {
+                None => KeyKind::Date,
+                Some(time) if time.utc_offset_minutes.is_none() => KeyKind::NaiveDateTime,
+                Some(_) => KeyKind::AwareDateTime,
+            },
+            // Lists and maps are refused as keys before this.
+            _ => KeyKind::Number,
+        }
+    }
+}
+
+/// The first key kind of a mapping, and the first pair of keys of
+/// different kinds.
+#[derive(Default)]
+struct KeyKinds {
+    first: Option<(KeyKind, (String, String))>,
+    mixed: Option<[(String, String); 2]>,
+}
+
+impl KeyKinds {
+    /// Notes a key of `kind`; `describe` gives its repr and its string.
+    fn note(&mut self, kind: KeyKind, describe: impl FnOnce() -> (String, String)) {
+        match &self.first {
+            None => self.first = Some((kind, describe())),
+            Some((first, first_key)) if *first != kind && self.mixed.is_none() => {
+                self.mixed = Some([first_key.clone(), describe()]);
+            }
+            Some(_) => {}
+        }
+    }
+}
+
 /// Keys as Python compares them. String keys are used as they are; other
 /// scalar keys become their `str()`, after being matched against earlier
 /// keys the way a `dict` would (`1`, `1.0` and `true` are one key).
@@ -438,6 +543,7 @@ impl PositionTree {
         PositionTree {
             mark: Some(mark),
             children: HashMap::new(),
+            mixed_keys: None,
         }
     }
 }
