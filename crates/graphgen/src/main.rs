@@ -27,16 +27,6 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-// A run allocates its whole graph and exits: huge pages cut the page
-// faults of touching that memory by half, and giving memory back to the
-// system while it runs only costs time. jemalloc reads these settings from
-// this symbol when it starts (`_RJEM_MALLOC_CONF` in the environment still
-// overrides them); naming the symbol is why unsafe code is allowed here.
-#[allow(unsafe_code)]
-#[unsafe(export_name = "_rjem_malloc_conf")]
-static ALLOCATOR_SETTINGS: &[u8; 67] =
-    b"thp:always,metadata_thp:always,dirty_decay_ms:-1,muzzy_decay_ms:-1\0";
-
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
