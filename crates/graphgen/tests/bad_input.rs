@@ -6,12 +6,12 @@
 //! thing in it.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+
+use common::{assert_mentions, repo_root};
 
 const CONFIG: &str = "\
 trust-domain: demo
@@ -97,19 +97,7 @@ impl Project {
         project.write("params.yml", PARAMS);
         project.write("taskcluster/kinds/build/kind.yml", BUILD_KIND);
         project.write("taskcluster/kinds/test/kind.yml", TEST_KIND);
-        for args in [
-            &["init", "-q"][..],
-            &["add", "-A"],
-            &["commit", "-qm", "project"],
-        ] {
-            let status = Command::new("git")
-                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-                .args(args)
-                .current_dir(project.path())
-                .status()
-                .expect("git must be installed");
-            assert!(status.success());
-        }
+        common::commit_all(project.path());
         project
     }
 
@@ -118,9 +106,7 @@ impl Project {
     }
 
     fn write(&self, relative: &str, contents: &str) {
-        let path = self.path().join(relative);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, contents).unwrap();
+        common::write_file(self.path(), relative, contents);
     }
 
     /// Replaces `from` by `to` in a file, which must contain it.
@@ -151,23 +137,7 @@ impl Project {
 
     /// [`Project::fail`], with more arguments.
     fn fail_with(&self, extra: &[&str]) -> String {
-        let output = self.run(extra);
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        assert!(stderr.starts_with("error: "), "{stderr}");
-        assert!(output.stdout.is_empty(), "stdout is for data only");
-        assert!(
-            !self.path().join("out").exists(),
-            "a failed run wrote artifacts"
-        );
-        stderr
-    }
-}
-
-fn assert_mentions(stderr: &str, parts: &[&str]) {
-    for part in parts {
-        assert!(stderr.contains(part), "missing `{part}` in:\n{stderr}");
+        common::clean_failure(&self.run(extra), &self.path().join("out"))
     }
 }
 

@@ -4,7 +4,7 @@
 //! exit status 1, no panic and no artifacts.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -14,9 +14,9 @@ mod test_server;
 
 use test_server::{LoopbackServer, Request, Response};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+
+use common::{assert_mentions, repo_root};
 
 const CONFIG: &str = "\
 trust-domain: translations
@@ -123,19 +123,7 @@ impl Project {
             "params.yml",
             &format!("{BASE_PARAMS}training_config:\n{training_config}"),
         );
-        for args in [
-            &["init", "-q"][..],
-            &["add", "-A"],
-            &["commit", "-qm", "project"],
-        ] {
-            let status = Command::new("git")
-                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-                .args(args)
-                .current_dir(project.path())
-                .status()
-                .expect("git must be installed");
-            assert!(status.success());
-        }
+        common::commit_all(project.path());
         project
     }
 
@@ -144,9 +132,7 @@ impl Project {
     }
 
     fn write(&self, relative: &str, contents: &str) {
-        let path = self.path().join(relative);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, contents).unwrap();
+        common::write_file(self.path(), relative, contents);
     }
 
     fn run(&self, extra: &[&str], url_timeout: &str) -> Output {
@@ -164,22 +150,7 @@ impl Project {
 
     /// Runs graphgen, expects a clean failure, and returns stderr.
     fn fail(&self, extra: &[&str]) -> String {
-        let output = self.run(extra, "5");
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        assert!(stderr.starts_with("error: "), "{stderr}");
-        assert!(
-            !self.path().join("out").exists(),
-            "a failed run wrote artifacts"
-        );
-        stderr
-    }
-}
-
-fn assert_mentions(stderr: &str, parts: &[&str]) {
-    for part in parts {
-        assert!(stderr.contains(part), "missing `{part}` in:\n{stderr}");
+        common::clean_failure(&self.run(extra, "5"), &self.path().join("out"))
     }
 }
 

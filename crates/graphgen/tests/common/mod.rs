@@ -31,6 +31,20 @@ pub fn copy_fixture(from: &Path, to: &Path) {
 pub fn checkout(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_fixture(&repo_root().join("tests/fixtures").join(name), dir.path());
+    commit_all(dir.path());
+    dir
+}
+
+/// Writes `contents` to `relative` under `root`, making directories.
+pub fn write_file(root: &Path, relative: &str, contents: &str) {
+    let path = root.join(relative);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, contents).unwrap();
+}
+
+/// Makes `root` a git repository with everything in it committed, so that
+/// parameter defaults and resource hashes can read the checkout.
+pub fn commit_all(root: &Path) {
     for args in [
         &["init", "-q"][..],
         &["add", "-A"],
@@ -46,12 +60,31 @@ pub fn checkout(name: &str) -> tempfile::TempDir {
     ] {
         let status = Command::new("git")
             .args(args)
-            .current_dir(dir.path())
+            .current_dir(root)
             .status()
             .expect("git must be installed");
         assert!(status.success());
     }
-    dir
+}
+
+/// Checks that a run failed cleanly, the way every bad input must: exit
+/// status 1, one `error:` message and no panic on stderr, nothing on
+/// stdout, and no artifacts in `artifacts_dir`. Returns stderr.
+pub fn clean_failure(output: &Output, artifacts_dir: &Path) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(output.stdout.is_empty(), "stdout is for data only");
+    assert!(!artifacts_dir.exists(), "a failed run wrote artifacts");
+    stderr
+}
+
+/// Checks that `stderr` says every one of `parts`.
+pub fn assert_mentions(stderr: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(stderr.contains(part), "missing `{part}` in:\n{stderr}");
+    }
 }
 
 /// Runs graphgen in `dir` with the environment a fixture needs and no
