@@ -155,6 +155,10 @@ fn describe(input: &DigestInput) -> String {
         InputSource::Files { patterns, .. } => {
             format!("files      {} ({})", input.text, patterns.join(", "))
         }
+        // Producers that hash `name:value` already name the parameter.
+        InputSource::Parameter { name } if input.text.starts_with(&format!("{name}:")) => {
+            format!("parameter  {}", quoted(&input.text))
+        }
         InputSource::Parameter { name } => {
             format!("parameter  {name}: {}", quoted(&input.text))
         }
@@ -544,6 +548,22 @@ mod tests {
         assert!(text.contains("index  demo.cache.level-3.toolchains.v3.compiler.hash.c2"));
         assert_eq!(quoted("a b"), "a b");
         assert_eq!(quoted(" "), "\" \"");
+
+        let line = |text: &str, source: InputSource| {
+            describe(&DigestInput {
+                text: text.to_owned(),
+                source,
+            })
+        };
+        let parameter = || InputSource::Parameter {
+            name: "src".to_owned(),
+        };
+        assert_eq!(line("src:ru", parameter()), "parameter  src:ru");
+        assert_eq!(line("ru", parameter()), "parameter  src: ru");
+        assert_eq!(
+            line("b\na\ns\nh", InputSource::Characters),
+            "chars      bash (one line per character)"
+        );
         assert_eq!(quoted("\n"), "\"\\n\"");
     }
 }
