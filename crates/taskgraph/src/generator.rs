@@ -15,12 +15,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
-use rayon::prelude::*;
 
 use crate::config::{Environment, GraphConfig};
 use crate::error::{Error, ErrorKind, Result};
@@ -495,26 +495,15 @@ fn load_all_kinds(
     let kinds = kind::discover(root, &target_kinds)?;
     let waves = kind::kind_waves(&kinds, &target_kinds)?;
 
-    let mut load_order: Vec<String> = Vec::new();
-    let mut tasks_by_kind: IndexMap<String, Vec<Arc<Task>>> = IndexMap::new();
-    for wave in &waves {
-        let results: Vec<Result<Vec<Task>>> = wave
-            .par_iter()
-            .map(|name| {
-                let kind = &kinds[name];
-                let deps_tasks = kind_dependencies_tasks(kind, &load_order, &tasks_by_kind)?;
-                kind::load_tasks(kind, parameters, graph_config, registry, &deps_tasks)
-            })
-            .collect();
-        for (name, result) in wave.iter().zip(results) {
-            tasks_by_kind.insert(name.clone(), result?.into_iter().map(Arc::new).collect());
-            load_order.push(name.clone());
-        }
-    }
+    let load_order: Vec<String> = waves.into_iter().flatten().collect();
+    let loaded = load_kinds_as_ready(&kinds, &load_order, |kind, deps_tasks| {
+        kind::load_tasks(kind, parameters, graph_config, registry, deps_tasks)
+    })?;
+    let tasks_by_kind: IndexMap<&String, Vec<Arc<Task>>> = load_order.iter().zip(loaded).collect();
 
     let mut tasks = IndexMap::new();
     for name in &load_order {
-        for task in &tasks_by_kind[name] {
+        for task in &tasks_by_kind[&name] {
             if tasks.insert(task.label.clone(), Arc::clone(task)).is_some() {
                 return Err(Error::new(ErrorKind::DuplicateLabel {
                     label: task.label.clone(),
@@ -528,20 +517,165 @@ fn load_all_kinds(
     Ok((load_order, TaskSet { tasks }))
 }
 
-/// The tasks of `kind`'s direct kind-dependencies, in global load order.
-fn kind_dependencies_tasks(
-    kind: &Kind,
+/// What became of one kind.
+enum KindOutcome {
+    Loaded(Vec<Arc<Task>>),
+    Failed(Error),
+    /// Not loaded: a kind it depends on failed (and is reported instead).
+    Skipped,
+}
+
+/// Loads every kind of `load_order` (which lists each kind after its
+/// dependencies) with `load`, starting each as soon as the kinds it depends
+/// on are loaded rather than a wave at a time: a slow kind holds up only
+/// its own dependents. Each kind sees its dependencies' tasks in load
+/// order, so the result does not depend on timing; nor does the error:
+/// the failure of the kind first in load order, as loading the kinds one
+/// after another would report it.
+fn load_kinds_as_ready<F>(
+    kinds: &IndexMap<String, Kind>,
     load_order: &[String],
-    tasks_by_kind: &IndexMap<String, Vec<Arc<Task>>>,
-) -> Result<IndexMap<String, Arc<Task>>> {
-    let deps = kind.dependencies()?;
-    let mut out = IndexMap::new();
-    for name in load_order.iter().filter(|n| deps.contains(n)) {
-        for task in &tasks_by_kind[name] {
-            out.insert(task.label.clone(), Arc::clone(task));
+    load: F,
+) -> Result<Vec<Vec<Arc<Task>>>>
+where
+    F: Fn(&Kind, &IndexMap<String, Arc<Task>>) -> Result<Vec<Task>> + Sync,
+{
+    let position: HashMap<&str, usize> = load_order
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.as_str(), i))
+        .collect();
+    let mut dependencies: Vec<Vec<usize>> = Vec::with_capacity(load_order.len());
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); load_order.len()];
+    for (i, name) in load_order.iter().enumerate() {
+        let mut own: Vec<usize> = kinds[name]
+            .dependencies()?
+            .iter()
+            .filter_map(|dep| position.get(dep.as_str()).copied())
+            .collect();
+        own.sort_unstable();
+        own.dedup();
+        for &dep in &own {
+            dependents[dep].push(i);
+        }
+        dependencies.push(own);
+    }
+
+    let outcomes: Vec<OnceLock<KindOutcome>> =
+        (0..load_order.len()).map(|_| OnceLock::new()).collect();
+    let waiting: Vec<AtomicUsize> = dependencies
+        .iter()
+        .map(|deps| AtomicUsize::new(deps.len()))
+        .collect();
+    let first_failure = AtomicUsize::new(usize::MAX);
+    let run = Runner {
+        kinds,
+        load_order,
+        dependencies: &dependencies,
+        dependents: &dependents,
+        outcomes: &outcomes,
+        waiting: &waiting,
+        first_failure: &first_failure,
+        load: &load,
+    };
+    rayon::scope(|scope| {
+        for (i, deps) in dependencies.iter().enumerate() {
+            if deps.is_empty() {
+                scope.spawn(move |scope| run.kind(scope, i));
+            }
+        }
+    });
+
+    let mut loaded = Vec::with_capacity(load_order.len());
+    for outcome in outcomes {
+        match outcome.into_inner() {
+            Some(KindOutcome::Loaded(tasks)) => loaded.push(tasks),
+            Some(KindOutcome::Failed(error)) => return Err(error),
+            Some(KindOutcome::Skipped) | None => {
+                return Err(Error::transform(
+                    "a kind was neither loaded nor failed (a kind-dependency cycle?)",
+                ));
+            }
         }
     }
-    Ok(out)
+    Ok(loaded)
+}
+
+/// The shared state of [`load_kinds_as_ready`]'s tasks.
+struct Runner<'a, F> {
+    kinds: &'a IndexMap<String, Kind>,
+    load_order: &'a [String],
+    dependencies: &'a [Vec<usize>],
+    dependents: &'a [Vec<usize>],
+    outcomes: &'a [OnceLock<KindOutcome>],
+    waiting: &'a [AtomicUsize],
+    /// The load-order position of the first kind known to have failed:
+    /// kinds after it need not be loaded, kinds before it still are (one
+    /// of them may fail too, and would be the one to report).
+    first_failure: &'a AtomicUsize,
+    load: &'a F,
+}
+
+impl<F> Clone for Runner<'_, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F> Copy for Runner<'_, F> {}
+
+impl<'a, F> Runner<'a, F>
+where
+    F: Fn(&Kind, &IndexMap<String, Arc<Task>>) -> Result<Vec<Task>> + Sync,
+{
+    /// Loads kind `i`, whose dependencies are all done, then starts the
+    /// dependents this leaves with nothing to wait for.
+    fn kind<'s>(self, scope: &rayon::Scope<'s>, i: usize)
+    where
+        'a: 's,
+    {
+        let after_a_failure = self.first_failure.load(Ordering::Acquire) < i;
+        let deps_tasks = if after_a_failure {
+            None
+        } else {
+            self.dependencies_tasks(i)
+        };
+        let outcome = match deps_tasks {
+            None => KindOutcome::Skipped,
+            Some(deps_tasks) => {
+                let kind = &self.kinds[&self.load_order[i]];
+                match (self.load)(kind, &deps_tasks) {
+                    Ok(tasks) => KindOutcome::Loaded(tasks.into_iter().map(Arc::new).collect()),
+                    Err(error) => {
+                        self.first_failure.fetch_min(i, Ordering::AcqRel);
+                        KindOutcome::Failed(error)
+                    }
+                }
+            }
+        };
+        let _ = self.outcomes[i].set(outcome);
+
+        for &dependent in &self.dependents[i] {
+            if self.waiting[dependent].fetch_sub(1, Ordering::AcqRel) == 1 {
+                scope.spawn(move |scope| self.kind(scope, dependent));
+            }
+        }
+    }
+
+    /// The tasks of kind `i`'s direct dependencies, in load order; None
+    /// when one of them did not load.
+    fn dependencies_tasks(&self, i: usize) -> Option<IndexMap<String, Arc<Task>>> {
+        let mut out = IndexMap::new();
+        for &dep in &self.dependencies[i] {
+            let Some(KindOutcome::Loaded(tasks)) = self.outcomes[dep].get() else {
+                return None;
+            };
+            for task in tasks {
+                out.insert(task.label.clone(), Arc::clone(task));
+            }
+        }
+        Some(out)
+    }
 }
 
 /// Adds the dependency edges to the full task set.
@@ -730,6 +864,78 @@ mod tests {
         let mut options = GenerateOptions::new("taskcluster", Some("params.yml".into()));
         options.working_dir = dir.path().to_owned();
         generate(&Registry::with_builtins(), &options, until)
+    }
+
+    /// Kinds `a` and `b` (independent), `c` after `a`, `d` after `b` and
+    /// `c`, in their load order.
+    fn diamond() -> (tempfile::TempDir, IndexMap<String, Kind>, Vec<String>) {
+        let kinds = [
+            ("a", kind("", &[("x", "")])),
+            ("b", kind("", &[("x", "")])),
+            ("c", kind("a", &[("x", "")])),
+            ("d", kind("b, c", &[("x", "")])),
+        ];
+        let dir = project(&kinds, "");
+        let root = ProjectRoot::new("taskcluster", dir.path());
+        let kinds = kind::discover(&root, &[]).unwrap();
+        let order: Vec<String> = kind::kind_waves(&kinds, &[])
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
+        (dir, kinds, order)
+    }
+
+    #[test]
+    fn kinds_see_their_dependencies_tasks_in_load_order() {
+        let (_dir, kinds, order) = diamond();
+        let seen = std::sync::Mutex::new(BTreeMap::new());
+        let loaded = load_kinds_as_ready(&kinds, &order, |kind, deps| {
+            let labels: Vec<String> = deps.keys().cloned().collect();
+            seen.lock().unwrap().insert(kind.name.clone(), labels);
+            Ok(vec![Task::new(&kind.name, format!("{}-x", kind.name))])
+        })
+        .unwrap();
+
+        assert_eq!(loaded.len(), 4);
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen["a"], Vec::<String>::new());
+        assert_eq!(seen["c"], ["a-x"]);
+        let b_before_c = order.iter().position(|k| k == "b") < order.iter().position(|k| k == "c");
+        let d_expected = if b_before_c {
+            ["b-x", "c-x"]
+        } else {
+            ["c-x", "b-x"]
+        };
+        assert_eq!(seen["d"], d_expected);
+    }
+
+    #[test]
+    fn the_failure_reported_is_the_first_in_load_order() {
+        let (_dir, kinds, order) = diamond();
+        let started = std::sync::Mutex::new(Vec::new());
+        // `b` fails at once; `a`, earlier in load order, fails later, so a
+        // scheduler reporting the first failure in time would name `b`.
+        let err = load_kinds_as_ready(&kinds, &order, |kind, _| {
+            started.lock().unwrap().push(kind.name.clone());
+            match kind.name.as_str() {
+                "a" => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    Err(Error::transform("a failed"))
+                }
+                "b" => Err(Error::transform("b failed")),
+                _ => Ok(Vec::new()),
+            }
+        })
+        .unwrap_err();
+
+        assert_eq!(order[..2], ["a", "b"]);
+        assert!(err.to_string().contains("a failed"), "{err}");
+        let started = started.into_inner().unwrap();
+        assert!(
+            !started.iter().any(|k| k == "c" || k == "d"),
+            "dependents of failed kinds ran: {started:?}"
+        );
     }
 
     #[test]
