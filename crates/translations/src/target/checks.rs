@@ -56,6 +56,7 @@ fn check_teacher_ensemble(config: &Value) -> Result<()> {
         .get("continuation")
         .and_then(|c| c.get("models"))
         .and_then(|m| m.get("teacher"))
+        .filter(|t| t.is_truthy())
     else {
         return Ok(());
     };
@@ -66,8 +67,9 @@ fn check_teacher_ensemble(config: &Value) -> Result<()> {
     let ensemble = config
         .get("experiment")
         .and_then(|e| e.get("teacher-ensemble"));
-    let expected = ensemble.and_then(Value::as_int);
-    if expected == Some(urls as i64) {
+    // Python's `==`: `2.0`, and `True` for one URL, equal the count.
+    let count = Value::Int(urls as i64);
+    if ensemble.is_some_and(|e| *e == count) {
         return Ok(());
     }
 
@@ -94,16 +96,29 @@ fn check_distillation_corpora(config: &Value) -> Result<()> {
         .into_iter()
         .filter(|name| datasets.is_some_and(|d| d.contains_key(name)))
         .collect();
-    if replaced.is_empty() {
-        return Ok(());
+    if let Some(first) = replaced.first() {
+        return Err(Error::params(format!(
+            "`continuation.corpora.distillation` replaces the {} dataset(s); remove them \
+             from `datasets`",
+            replaced.join(", ")
+        ))
+        .at_field(&format!("training_config.datasets.{first}")));
     }
 
-    Err(Error::params(format!(
-        "`continuation.corpora.distillation` replaces the {} dataset(s); remove them \
-         from `datasets`",
-        replaced.join(", ")
-    ))
-    .at_field(&format!("training_config.datasets.{}", replaced[0])))
+    // The distilled corpus was made with some vocabulary: training on it
+    // needs that one.
+    let has_vocab = config
+        .get("continuation")
+        .and_then(Value::as_map)
+        .is_some_and(|c| c.contains_key("vocab"));
+    if has_vocab {
+        return Ok(());
+    }
+    Err(Error::params(
+        "`continuation.corpora.distillation` needs the vocabulary it was made with: \
+         give `continuation.vocab`",
+    )
+    .at_field("training_config.continuation.vocab"))
 }
 
 #[cfg(test)]
@@ -185,6 +200,31 @@ continuation:
             message.contains("has 2 model URL(s)") && message.contains("is 3"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn ensemble_sizes_compare_as_python_numbers() {
+        let text = VALID.replace("teacher-ensemble: 2", "teacher-ensemble: 2.0");
+        check_training_config(&config(&text), &graph_config()).unwrap();
+        let empty_teacher = VALID.replace(
+            "    teacher: {urls: ['https://a/1', 'https://a/2'], mode: use, type: default}\n",
+            "    teacher: {}\n",
+        );
+        assert_ne!(empty_teacher, VALID);
+        let text = empty_teacher.replace("teacher-ensemble: 2", "teacher-ensemble: 3");
+        check_training_config(&config(&text), &graph_config()).unwrap();
+    }
+
+    #[test]
+    fn distilled_corpora_need_their_vocabulary() {
+        let text = VALID.replace("train: [opus_A], ", "")
+            + "  corpora:\n    distillation: {src: 'https://c/s', trg: 'https://c/t'}\n";
+        let (field, message) = refusal(&text);
+        assert_eq!(field, "training_config.continuation.vocab");
+        assert!(message.contains("give `continuation.vocab`"), "{message}");
+
+        let with_vocab = text + "  vocab: {src: 'https://v/s', trg: 'https://v/t'}\n";
+        check_training_config(&config(&with_vocab), &graph_config()).unwrap();
     }
 
     #[test]

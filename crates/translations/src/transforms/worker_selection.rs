@@ -123,9 +123,10 @@ fn unknown_alias(alias: &Value) -> Error {
 
 fn inject_worker_env(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
     let worker_type = required(&task.fields, "worker-type")?;
-    let Some(worker_env) = worker_env(config, worker_type)? else {
-        return Ok(());
-    };
+    // An absent entry or env is Python's `{}`: it lacks GPUS and WORKSPACE,
+    // so a GPU worker type without one is the same misconfiguration.
+    let empty = Map::default();
+    let worker_env = worker_env(config, worker_type)?.unwrap_or(&empty);
 
     if !(worker_env.contains_key("GPUS") && worker_env.contains_key("WORKSPACE")) {
         // A GPU task without these would fail on its worker; say so now.
@@ -330,6 +331,27 @@ mod tests {
             message.contains("task `t`") && message.contains("GPUS and/or WORKSPACE"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_gpu_worker_without_a_configuration_entry_is_an_error() {
+        // Python: worker_config = {}.get(worker_type, {}) lacks GPUS, and
+        // "gpu" in "b-linux-unconfigured-gpu" raises; a non-string worker
+        // type fails `"gpu" in 5` with a TypeError.
+        let params = kind("x", "github-push").params;
+        let run = |worker_type: Value| {
+            let mut test_kind = TestKind::new("x", params.clone());
+            test_kind.graph_config = yaml_map(GRAPH_CONFIG);
+            let mut task = yaml_map("name: t\ndescription: d\nworker: {env: {}}");
+            task.insert("worker-type", worker_type);
+            test_kind.run(&[per_task("inject", inject_worker_env)], vec![task])
+        };
+        let message = run(Value::from("b-linux-unconfigured-gpu"))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("GPUS and/or WORKSPACE"), "{message}");
+        assert!(run(Value::Int(5)).is_err());
+        assert!(run(Value::from("b-linux-unconfigured-cpu")).is_ok());
     }
 
     #[test]

@@ -17,10 +17,12 @@ pub const DATASET_NAME_MAX_LENGTH: usize = 50;
 pub fn sanitize_dataset_name(dataset: &str) -> String {
     let named = if dataset.starts_with("https://") || dataset.starts_with("http://") {
         let (host, path) = split_url(dataset);
-        let host = if host == "storage.googleapis.com" {
-            "gcp".to_owned()
-        } else {
-            host
+        // `urlparse(...).hostname` is None for an empty host, which the
+        // f-string spells `None`.
+        let host = match host.as_str() {
+            "storage.googleapis.com" => "gcp".to_owned(),
+            "" => "None".to_owned(),
+            _ => host,
         };
         let file = path_stem(&path)
             .replace(".[LANG]", "")
@@ -109,6 +111,18 @@ mod tests {
         assert_eq!(
             sanitize_dataset_name(other),
             format!("example_com_corpus_{}", short_md5(other))
+        );
+    }
+
+    #[test]
+    fn urls_without_a_host_spell_none() {
+        // Python: sanitize_dataset_name('https:///a/b.txt') == 'None_b_3b60ed'
+        // and 'http://user@/x.tsv' gives 'None_x_1d9e09'.
+        assert_eq!(sanitize_dataset_name("https:///a/b.txt"), "None_b_3b60ed");
+        assert_eq!(sanitize_dataset_name("http://user@/x.tsv"), "None_x_1d9e09");
+        assert_eq!(
+            sanitize_dataset_name("https://[::1]:80/p/q.gz"),
+            "__1_q_534015"
         );
     }
 
