@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use graphgen_suite::goldens::{copy_tree, without_task_ids};
 use taskgraph::config::Environment;
 use taskgraph::generator::{GenerateOptions, Generation, Phase, generate};
 use taskgraph::optimize::ids::TaskIds;
@@ -297,6 +298,7 @@ fn checkout() -> tempfile::TempDir {
     copy_tree(
         &repo_root().join("taskcluster"),
         &scratch.path().join("taskcluster"),
+        &[],
     );
     for args in [
         &["init", "-q"][..],
@@ -324,23 +326,6 @@ fn checkout() -> tempfile::TempDir {
         assert!(status.success(), "git {args:?} failed");
     }
     scratch
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-            continue;
-        }
-        fs::copy(entry.path(), &target).unwrap();
-        let executable = entry.metadata().unwrap().permissions().mode() & 0o111 != 0;
-        let mode = if executable { 0o755 } else { 0o644 };
-        fs::set_permissions(&target, fs::Permissions::from_mode(mode)).unwrap();
-    }
 }
 
 /// Generates `run` up to `until` in `checkout`, as `graphgen` would with
@@ -391,30 +376,6 @@ fn render(generation: &Generation, phase: Phase) -> String {
         json
     };
     json + "\n\n"
-}
-
-/// A graph keyed by task id, with every task id replaced by `<task
-/// LABEL>` and the dependency lists (ordered by id) sorted again.
-fn without_task_ids(json: &str) -> String {
-    let Value::Map(graph) = python::json_parse(json).unwrap() else {
-        panic!("a graph is an object");
-    };
-    let mut text = json.to_owned();
-    for (task_id, task) in graph.iter() {
-        let label = task.get("label").and_then(Value::as_str).unwrap();
-        text = text.replace(task_id, &format!("<task {label}>"));
-    }
-    let mut graph = python::json_parse(&text).unwrap();
-    if let Value::Map(tasks) = &mut graph {
-        for task in tasks.values_mut() {
-            if let Some(Value::List(dependencies)) =
-                task.get_mut("task").and_then(|t| t.get_mut("dependencies"))
-            {
-                dependencies.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-            }
-        }
-    }
-    python::json_pretty(&graph).unwrap()
 }
 
 /// The first line where two texts differ, with a little context.

@@ -1,5 +1,6 @@
 //! Helpers shared by the golden-file tests and the benchmarks.
 
+pub mod goldens;
 pub mod synthetic;
 
 pub mod shapes {
