@@ -222,7 +222,7 @@ enum Matcher {
     /// The empty pattern matches every path.
     Everything,
     /// A pattern without wildcards: the path itself or anything below it.
-    Literal(String),
+    Literal,
     Wildcards(Regex),
 }
 
@@ -237,7 +237,7 @@ impl PathPattern {
     pub fn new(pattern: &str) -> Result<PathPattern> {
         let (matcher, prefix_len) = match pattern.find('*') {
             _ if pattern.is_empty() => (Matcher::Everything, 0),
-            None => (Matcher::Literal(pattern.to_owned()), pattern.len()),
+            None => (Matcher::Literal, pattern.len()),
             Some(first_wildcard) => {
                 let step_start = pattern[..first_wildcard].rfind('/').unwrap_or(0);
                 (Matcher::Wildcards(wildcard_regex(pattern)?), step_start)
@@ -258,8 +258,8 @@ impl PathPattern {
     pub fn matches(&self, path: &str) -> bool {
         match &self.matcher {
             Matcher::Everything => true,
-            Matcher::Literal(literal) => path
-                .strip_prefix(literal.as_str())
+            Matcher::Literal => path
+                .strip_prefix(self.pattern.as_str())
                 // As the regex would: `/.*` stops at a newline.
                 .is_some_and(|rest| {
                     rest.is_empty() || (rest.starts_with('/') && !rest.contains('\n'))
@@ -323,7 +323,7 @@ mod tests {
         ];
         for pattern in ["pipeline", "pipeline/", "pipeline/a.py", "a+b(c)"] {
             let fast = PathPattern::new(pattern).unwrap();
-            assert!(matches!(fast.matcher, Matcher::Literal(_)));
+            assert!(matches!(fast.matcher, Matcher::Literal));
             let regex = wildcard_regex(pattern).unwrap();
             for path in paths {
                 assert_eq!(
