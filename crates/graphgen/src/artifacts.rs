@@ -44,7 +44,7 @@ pub fn decision(cli: &Cli) -> Result<(), Error> {
 }
 
 /// Writes every artifact into `staged`.
-fn write_artifacts(generation: &Generation, staged: &mut Staged) -> Result<(), Error> {
+pub(crate) fn write_artifacts(generation: &Generation, staged: &mut Staged) -> Result<(), Error> {
     let parameters = Value::Map(generation.parameters.as_map().clone());
     staged.write("parameters.yml", |out| {
         let text = yaml::safe_dump(&parameters)?;
@@ -114,7 +114,7 @@ pub const PREVIOUS_GROUPS_ARTIFACT: &str = "previous-groups.json";
 /// `previous-groups.json`: the tasks reused (label → task id, with when
 /// they expire), and those that run again because they expired or because
 /// of `--start-task-prefix`.
-fn write_reuse(reuse: &Reuse, staged: &mut Staged) -> Result<(), Error> {
+pub(crate) fn write_reuse(reuse: &Reuse, staged: &mut Staged) -> Result<(), Error> {
     // In the order the tasks were reused (serde_json keeps insertion order).
     let reused: serde_json::Map<String, serde_json::Value> = reuse
         .existing_tasks
@@ -142,17 +142,25 @@ fn write_error(name: &str, e: std::io::Error) -> Error {
 /// Artifacts written to temporary files in the output directory, renamed
 /// to their names together by [`Staged::commit`]. Dropped uncommitted, the
 /// temporary files are removed.
-struct Staged {
+pub(crate) struct Staged {
     dir: PathBuf,
     files: Vec<(tempfile::NamedTempFile, PathBuf)>,
 }
 
 impl Staged {
-    fn new(dir: &Path) -> Staged {
+    pub(crate) fn new(dir: &Path) -> Staged {
         Staged {
             dir: dir.to_owned(),
             files: Vec::new(),
         }
+    }
+
+    /// Writes one artifact of text.
+    pub(crate) fn write_text(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        self.write(name, |out| {
+            out.write_all(text.as_bytes())
+                .map_err(|e| write_error(name, e))
+        })
     }
 
     /// Writes one artifact through `fill` into a temporary file.
@@ -185,7 +193,7 @@ impl Staged {
     }
 
     /// Renames every artifact into place.
-    fn commit(self) -> Result<(), Error> {
+    pub(crate) fn commit(self) -> Result<(), Error> {
         for (file, path) in self.files {
             file.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         }

@@ -46,8 +46,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub strict: bool,
 
-    /// Where the default run writes its artifacts.
-    #[arg(long, default_value = "artifacts")]
+    /// Where the default run and `train` write their artifacts.
+    #[arg(long, global = true, default_value = "artifacts")]
     pub output_dir: PathBuf,
 
     /// Debug logging on stderr.
@@ -57,9 +57,10 @@ pub struct Cli {
     /// Where the optimizer looks up existing tasks: `none` (nothing is
     /// indexed), `taskcluster` (the index and queue at
     /// $TASKCLUSTER_ROOT_URL), or an index snapshot file (JSON: index path
-    /// -> taskId, state, expires).
-    #[arg(long, global = true, value_name = "SOURCE", default_value = "none")]
-    pub index: String,
+    /// -> taskId, state, expires). The default is `none`, and
+    /// `taskcluster` for `train`.
+    #[arg(long, global = true, value_name = "SOURCE")]
+    pub index: Option<String>,
 
     /// Derive task ids from this seed and each task's label, so that runs
     /// repeat them (by default ids are random, as Taskcluster wants).
@@ -105,6 +106,12 @@ pub enum Command {
     /// Why a task is in the target graph (or not), and what the optimizer
     /// did with it.
     Explain(crate::explain::ExplainArgs),
+    /// Start a training run: check a training configuration, show the
+    /// plan, and after confirmation submit the graph to Taskcluster.
+    Train(crate::train::TrainArgs),
+    /// Send a submission written by `train` (again): what the queue already
+    /// holds is not created twice.
+    Submit(crate::train::SubmitArgs),
 }
 
 /// The phases `taskgraph` can print.
@@ -195,7 +202,7 @@ fn base_options(cli: &Cli) -> Result<GenerateOptions, Error> {
         "target-kinds",
         Value::str_list(cli.target_kinds.iter().cloned()),
     )]);
-    options.index = index_source(&cli.index)?;
+    options.index = index_source(cli.index.as_deref().unwrap_or("none"))?;
     if let Some(seed) = &cli.task_id_seed {
         options.task_ids = TaskIds::Seeded(seed.clone());
     }
@@ -212,31 +219,42 @@ fn previous_groups(cli: &Cli, options: &GenerateOptions) -> Result<Option<Reuse>
         }
         return Ok(None);
     }
-    if let Some(empty) = cli
-        .previous_group_ids
-        .iter()
-        .find(|id| id.trim().is_empty())
-    {
+    let now = options.now.unwrap_or_else(Utc::now);
+    // Explicit `existing_tasks` parameters are applied during generation,
+    // over these.
+    let reuse = read_previous_groups(
+        cli,
+        &cli.previous_group_ids,
+        cli.start_task_prefix.as_deref(),
+        now,
+    )?;
+    Ok(Some(reuse))
+}
+
+/// The tasks of the earlier task groups `group_ids` to reuse, read from
+/// the source `--task-groups` names.
+pub(crate) fn read_previous_groups(
+    cli: &Cli,
+    group_ids: &[String],
+    start_prefix: Option<&str>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Reuse, Error> {
+    if let Some(empty) = group_ids.iter().find(|id| id.trim().is_empty()) {
         return Err(usage_error(&format!(
             "--previous-group-ids has an empty task group id ({empty:?})"
         )));
     }
-
     let source: Box<dyn TaskGroupSource> = match cli.task_groups.as_str() {
         "taskcluster" => Box::new(crate::groups::TaskclusterGroups::from_environment()?),
         dir => Box::new(GroupFiles::load(Path::new(dir))?),
     };
-    let now = options.now.unwrap_or_else(Utc::now);
-    // Explicit `existing_tasks` parameters are applied during generation,
-    // over these.
-    let reuse = reuse_previous_groups(
+    reuse_previous_groups(
         source.as_ref(),
-        &cli.previous_group_ids,
-        cli.start_task_prefix.as_deref(),
+        group_ids,
+        start_prefix,
         &IndexMap::new(),
         now,
-    )?;
-    Ok(Some(reuse))
+    )
 }
 
 /// Expired tasks cannot be reused: say so, since they will run again.
@@ -256,7 +274,7 @@ fn usage_error(message: &str) -> Error {
 }
 
 /// The `--index` source.
-fn index_source(source: &str) -> Result<Arc<dyn IndexLookup>, Error> {
+pub(crate) fn index_source(source: &str) -> Result<Arc<dyn IndexLookup>, Error> {
     match source {
         "none" => Ok(Arc::new(NoIndex)),
         // In a task with the proxy, requests go through it and carry the

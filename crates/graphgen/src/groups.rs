@@ -620,10 +620,12 @@ mod tests {
     use std::time::{SystemTime, UNIX_EPOCH};
 
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use fake_taskcluster::loopback::{
+        Failure, LoopbackServer, Request, Response, injected_failure,
+    };
     use sha2::{Digest, Sha256};
 
     use super::*;
-    use crate::test_server::{Failure, LoopbackServer, Request, Response, injected_failure};
 
     const LIST_PREFIX: &str = "/api/queue/v1/task-group/";
     const STATUS_PATH: &str = "/api/queue/v1/tasks/status";

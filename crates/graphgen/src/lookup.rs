@@ -455,8 +455,11 @@ pub(crate) fn lookup_error(message: String) -> Error {
 mod tests {
     use std::net::TcpListener;
 
+    use fake_taskcluster::loopback::{
+        Failure, LoopbackServer, Request, Response, injected_failure,
+    };
+
     use super::*;
-    use crate::test_server::{Failure, LoopbackServer, Request, Response, injected_failure};
 
     const INDEX_PATH: &str = "/api/index/v1/tasks/indexes";
     const STATUS_PATH: &str = "/api/queue/v1/tasks/status";

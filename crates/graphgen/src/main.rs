@@ -12,8 +12,9 @@ mod digest;
 mod explain;
 mod groups;
 mod lookup;
-#[cfg(test)]
-mod test_server;
+mod plan;
+mod submit;
+mod train;
 mod urls;
 
 use std::io::{IsTerminal, Write};
@@ -59,6 +60,8 @@ fn run(cli: &Cli) -> Result<(), taskgraph::Error> {
         Some(Command::Show(show)) => cli::show(cli, show),
         Some(Command::Digest(args)) => digest::run(cli, args),
         Some(Command::Explain(args)) => explain::run(cli, args),
+        Some(Command::Train(args)) => train::run(cli, args),
+        Some(Command::Submit(args)) => train::resubmit(args),
         None => artifacts::decision(cli),
     }
 }

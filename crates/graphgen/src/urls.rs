@@ -28,11 +28,13 @@ pub const TIMEOUT_VARIABLE: &str = "GRAPHGEN_URL_TIMEOUT";
 pub fn timeout_from_environment() -> Result<Duration> {
     match std::env::var(TIMEOUT_VARIABLE) {
         Err(_) => Ok(URL_TIMEOUT),
-        Ok(text) => parse_timeout(&text),
+        Ok(text) => parse_seconds(&text, TIMEOUT_VARIABLE),
     }
 }
 
-fn parse_timeout(text: &str) -> Result<Duration> {
+/// A timeout set in the environment variable `variable`: a number of
+/// seconds above zero.
+pub(crate) fn parse_seconds(text: &str, variable: &str) -> Result<Duration> {
     text.trim()
         .parse::<f64>()
         .ok()
@@ -40,7 +42,7 @@ fn parse_timeout(text: &str) -> Result<Duration> {
         .map(Duration::from_secs_f64)
         .ok_or_else(|| {
             Error::new(ErrorKind::Params(format!(
-                "{TIMEOUT_VARIABLE} must be a number of seconds above 0, not `{text}`"
+                "{variable} must be a number of seconds above 0, not `{text}`"
             )))
         })
 }
@@ -136,8 +138,9 @@ fn url_error(message: String) -> Error {
 mod tests {
     use std::sync::{Arc, Mutex as StdMutex};
 
+    use fake_taskcluster::loopback::{LoopbackServer, Request, Response};
+
     use super::*;
-    use crate::test_server::{LoopbackServer, Request, Response};
 
     /// Paths the server knows: `/model` is there, `/moved` redirects to
     /// it, `/slow` answers after two seconds, anything else is a 404.
@@ -161,10 +164,18 @@ mod tests {
 
     #[test]
     fn timeouts_are_positive_seconds() {
-        assert_eq!(parse_timeout("2.5").unwrap(), Duration::from_millis(2500));
-        assert_eq!(parse_timeout(" 30 ").unwrap(), Duration::from_secs(30));
+        assert_eq!(
+            parse_seconds("2.5", TIMEOUT_VARIABLE).unwrap(),
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            parse_seconds(" 30 ", TIMEOUT_VARIABLE).unwrap(),
+            Duration::from_secs(30)
+        );
         for refused in ["0", "-1", "soon", "", "inf", "NaN"] {
-            let err = parse_timeout(refused).unwrap_err().to_string();
+            let err = parse_seconds(refused, TIMEOUT_VARIABLE)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("GRAPHGEN_URL_TIMEOUT"), "{err}");
         }
     }

@@ -8,11 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-#[allow(dead_code)]
-#[path = "../src/test_server.rs"]
-mod test_server;
-
-use test_server::{LoopbackServer, Request, Response};
+use fake_taskcluster::loopback::{LoopbackServer, Request, Response};
 
 mod common;
 

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use taskgraph::Registry;
 
+pub mod action;
 pub mod params;
 pub mod target;
 pub mod transforms;
