@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use fake_taskcluster::{FakeTaskcluster, RecordedRequest, TASK_STATES};
+use fake_taskcluster::{FakeTaskcluster, RecordedRequest, Route, TASK_STATES};
 use serde_json::Value;
 
 /// How long seeded index entries last: longer than anyone runs this by hand.
@@ -35,6 +35,14 @@ struct Args {
     /// The most entries a page of a listing holds.
     #[arg(long, default_value_t = 1000)]
     page_size: usize,
+    /// How many days ahead a task's deadline may lie (the queue's
+    /// `maxTaskDeadlineDays`).
+    #[arg(long, default_value_t = 5)]
+    max_deadline_days: u32,
+    /// With --client-id: serve the index and status lookups unsigned too,
+    /// as a deployment whose anonymous role grants them does.
+    #[arg(long)]
+    anonymous_lookups: bool,
     /// Tasks and index entries to start with (JSON).
     #[arg(long)]
     seed: Option<PathBuf>,
@@ -54,7 +62,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let mut builder = FakeTaskcluster::builder()
         .port(args.port)
         .page_size(args.page_size)
+        .max_deadline_days(args.max_deadline_days)
         .on_request(log);
+    if args.anonymous_lookups {
+        builder = builder.anonymous(&[Route::FindTasksAtIndex, Route::FindTask, Route::Statuses]);
+    }
     if let (Some(client_id), Some(access_token)) = (&args.client_id, &args.access_token) {
         builder = builder.credentials(client_id, access_token);
     }

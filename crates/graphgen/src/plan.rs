@@ -92,6 +92,15 @@ impl Plan {
         plan
     }
 
+    /// Tasks that run for none of the reasons the plan lists.
+    fn others(&self) -> usize {
+        self.run
+            .keys()
+            .filter(|label| !self.expired.contains_key(*label))
+            .filter(|label| self.restarted.binary_search(label).is_err())
+            .count()
+    }
+
     /// The plan for a terminal: counts, and the first labels of each part.
     pub fn describe(&self) -> String {
         let mut text = String::new();
@@ -124,6 +133,13 @@ impl Plan {
                     lines.len() - LISTED
                 );
             }
+        }
+        let others = self.others();
+        if others > 0 {
+            let _ = writeln!(
+                text,
+                "  {others} other tasks run: new ones, and those that depend on a task that runs"
+            );
         }
         if self.removed > 0 {
             let _ = writeln!(

@@ -445,10 +445,13 @@ fn confirm(submission: &Submission, deployment: &Deployment) -> Result<bool, Err
         .lock()
         .read_line(&mut answer)
         .map_err(|e| Error::io(Path::new("<stdin>"), e))?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
+    Ok(is_yes(&answer))
+}
+
+/// Whether an answer to the prompt says to go ahead: "y" or "yes", in any
+/// case; anything else, an empty line included, says no.
+fn is_yes(answer: &str) -> bool {
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
 /// Creates the tasks and reports: the group's URL on stdout when every
@@ -514,4 +517,39 @@ fn usage_error(message: &str) -> Error {
 #[expect(clippy::print_stderr, reason = "messages for humans go to stderr")]
 fn say(text: &str) {
     eprintln!("{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_yes_submits() {
+        for answer in ["y\n", "Y", " yes ", "YES\r\n"] {
+            assert!(is_yes(answer), "{answer:?}");
+        }
+        for answer in ["", "\n", "n", "no", "yep", "y es"] {
+            assert!(!is_yes(answer), "{answer:?}");
+        }
+    }
+
+    #[test]
+    fn the_restart_keys_leave_the_config() {
+        let mut config = yaml::load_str(
+            "target-stage: all\nprevious-group-ids: [a, b]\nstart-task-prefix: ''\n\
+             existing_tasks: {vocab-en-lt: abc}\n",
+            None,
+        )
+        .unwrap();
+        let restart = Restart::take_from(&mut config);
+        assert_eq!(restart.previous_group_ids, ["a", "b"]);
+        // An empty prefix restarts nothing.
+        assert_eq!(restart.start_task_prefix, None);
+        assert_eq!(
+            restart.pinned.unwrap().get("vocab-en-lt"),
+            Some(&Value::from("abc"))
+        );
+        let keys: Vec<&str> = config.as_map().unwrap().keys().collect();
+        assert_eq!(keys, ["target-stage"]);
+    }
 }

@@ -410,7 +410,14 @@ fn a_task_id_taken_by_another_definition_is_a_conflict() {
 #[test]
 fn a_restart_reuses_earlier_tasks_and_reruns_from_the_prefix() {
     let checkout = Checkout::new();
-    let queue = queue();
+    // Small pages, so that the signed listTaskGroup calls carry
+    // continuation tokens in their query.
+    let queue = FakeTaskcluster::builder()
+        .credentials(CLIENT_ID, ACCESS_TOKEN)
+        .anonymous(&[Route::FindTasksAtIndex, Route::Statuses])
+        .max_deadline_days(30)
+        .page_size(10)
+        .start();
     let vars = credentials(&queue);
     assert_success(&checkout.train(&["--index", "none", "--yes"], &env_of(&vars)));
     let first = checkout.submission();
@@ -419,10 +426,34 @@ fn a_restart_reuses_earlier_tasks_and_reruns_from_the_prefix() {
         queue.set_state(task_id, "completed");
     }
 
+    // Two datasets of the earlier group have expired since. The cache holds
+    // a newer copy of one of them.
+    let expire = |label: &str| {
+        let task_id = task_id_of(&first, label);
+        let mut definition = queue.task(&task_id).unwrap();
+        definition["expires"] = Value::from("2026-01-01T00:00:00.000Z");
+        queue.insert_task(&task_id, definition, "completed");
+    };
+    expire("dataset-flores-dev-en-lt");
+    expire("dataset-flores-devtest-en-lt");
+    let cached_id = "Ygb2cjH0SOmdiIkjPmbCcw";
+    let devtest = task_id_of(&first, "dataset-flores-devtest-en-lt");
+    let mut copy = queue.task(&devtest).unwrap();
+    copy["taskGroupId"] = Value::from(cached_id);
+    copy["expires"] = Value::from("2030-01-01T00:00:00.000Z");
+    queue.insert_task(cached_id, copy.clone(), "completed");
+    let index_path = copy["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|route| route.contains(".hash."))
+        .unwrap()
+        .trim_start_matches("index.");
+    queue.index(index_path, cached_id, "2030-01-01T00:00:00.000Z");
+
     let output = checkout.train(
         &[
-            "--index",
-            "none",
             "--dry-run",
             "--previous-group-ids",
             &group,
@@ -433,34 +464,127 @@ fn a_restart_reuses_earlier_tasks_and_reruns_from_the_prefix() {
     );
     assert_success(&output);
     let plan = checkout.plan();
-    let reused = plan["reused"].as_object().unwrap();
-    let restarted: Vec<&str> = plan["restarted"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    assert!(reused.contains_key("vocab-en-lt"), "{plan}");
-    assert!(!reused.contains_key("train-teacher-en-lt-1"), "{plan}");
-    assert!(restarted.contains(&"train-teacher-en-lt-1"), "{plan}");
-    // What depends on the teachers runs again too.
+    let part = |name: &str| -> BTreeSet<String> {
+        match &plan[name] {
+            Value::Object(map) => map.keys().cloned().collect(),
+            Value::Array(list) => list
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect(),
+            other => panic!("{name}: {other}"),
+        }
+    };
+    assert!(part("reused").contains("vocab-en-lt"), "{plan}");
+    assert!(!part("reused").contains("train-teacher-en-lt-1"), "{plan}");
     assert!(
-        plan["run"]
-            .as_object()
-            .unwrap()
-            .contains_key("train-student-en-lt")
+        part("restarted").contains("train-teacher-en-lt-1"),
+        "{plan}"
     );
-    assert!(!plan["run"].as_object().unwrap().contains_key("vocab-en-lt"));
+    // What depends on the teachers runs again too; what they depend on
+    // does not.
+    assert!(part("run").contains("train-student-en-lt"), "{plan}");
+    assert!(!part("run").contains("vocab-en-lt"), "{plan}");
+    // The expired dataset is rebuilt, and so is what depends on it; the
+    // other comes from the cache.
+    assert_eq!(
+        part("expired"),
+        BTreeSet::from(["dataset-flores-dev-en-lt".to_owned()])
+    );
+    assert!(part("run").contains("merge-devset-en-lt"), "{plan}");
+    assert_eq!(plan["cached"]["dataset-flores-devtest-en-lt"], cached_id);
+
     let err = stderr(&output);
     assert_mentions(
         &err,
         &[
             "reused from earlier task groups",
+            "1 expected from the cache",
+            "1 rebuilt because the earlier task expired",
             "run again after --start-task-prefix",
         ],
     );
+    // The group was read page by page, every page signed by URL.
+    let lists: Vec<_> = queue
+        .requests()
+        .into_iter()
+        .filter(|r| r.route == Some(Route::ListTaskGroup))
+        .collect();
+    assert!(lists.len() >= 5, "{lists:?}");
+    assert!(lists.iter().any(|r| {
+        r.query
+            .as_deref()
+            .is_some_and(|q| q.contains("continuationToken"))
+    }));
+    assert!(
+        lists.iter().all(|r| matches!(r.auth, Auth::Bewit { .. })),
+        "{lists:?}"
+    );
     // Nothing was sent by the dry run.
     assert_eq!(queue.created().len(), TASKS);
+}
+
+#[test]
+fn inside_a_decision_task_the_graph_hangs_from_it_through_the_proxy() {
+    let checkout = Checkout::new();
+    // The proxy signs for the task: the fake behind it takes unsigned calls.
+    let proxy = FakeTaskcluster::builder().max_deadline_days(30).start();
+    let decision = "DeCiSioNTY2yjd2AZnrVAQ";
+    proxy.insert_task(
+        decision,
+        serde_json::json!({
+            "taskGroupId": decision,
+            "taskQueueId": "mt-train-1/decision",
+            "schedulerId": "mt-train-level-1",
+            "payload": {},
+            "metadata": {"name": "Decision Task", "description": "", "owner": "trainer@example.com", "source": "https://example.com"},
+        }),
+        "running",
+    );
+    let proxy_url = proxy.root_url();
+    let env = [
+        ("TASK_ID", decision),
+        ("TASKCLUSTER_PROXY_URL", proxy_url.as_str()),
+        ("TASKCLUSTER_ROOT_URL", "https://tc.example.com"),
+    ];
+    let output = checkout.train(&["--index", "none", "--yes", "-v"], &env);
+    assert_success(&output);
+    assert_eq!(
+        stdout(&output).trim(),
+        format!("https://tc.example.com/tasks/groups/{decision}")
+    );
+    assert!(!stderr(&output).contains("use the decision task's artifacts"));
+
+    let created = proxy.created();
+    assert_eq!(created.len(), TASKS);
+    let submission = checkout.submission();
+    assert_eq!(submission["taskGroupId"], decision);
+    for task in &created {
+        assert_eq!(task.definition["taskGroupId"], decision);
+        let deps = task.definition["dependencies"].as_array().unwrap();
+        // Exactly the tasks with no dependency in the graph wait for the
+        // decision task.
+        let in_graph = deps
+            .iter()
+            .any(|d| labels(&submission).contains_key(d.as_str().unwrap()));
+        assert_eq!(
+            deps.iter().any(|d| d == decision),
+            !in_graph,
+            "{}",
+            task.definition
+        );
+    }
+    // Nothing waits on a decision task that is still running.
+    assert!(
+        created
+            .iter()
+            .all(|t| proxy.state(&t.task_id).as_deref() == Some("unscheduled"))
+    );
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .all(|r| !r.has_authorization && !r.has_bewit)
+    );
 }
 
 /// Extra arguments, the environment, and what the error must mention.
