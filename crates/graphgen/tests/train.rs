@@ -236,6 +236,8 @@ fn a_dry_run_writes_the_plan_and_every_request_and_sends_nothing() {
         &[
             "tasks_for: action",
             "target_tasks_method: train-target-tasks",
+            // `10_000` in the config: a YAML 1.1 number.
+            "corpus-max-sentences: 10000",
         ],
     );
 }
@@ -245,7 +247,8 @@ fn a_run_creates_every_task_once_signed_and_in_dependency_order() {
     let checkout = Checkout::new();
     let queue = queue();
     let vars = credentials(&queue);
-    let output = checkout.train(&["--yes"], &env_of(&vars));
+    // With debug logs, to show that not even they carry the token.
+    let output = checkout.train(&["--yes", "-v"], &env_of(&vars));
     assert_success(&output);
 
     let submission = checkout.submission();
