@@ -181,6 +181,18 @@ impl Submission {
             .collect()
     }
 
+    /// How far the furthest deadline lies after its task's creation.
+    pub fn longest_deadline(&self) -> Option<chrono::TimeDelta> {
+        let time = |task: &TaskToCreate, key: &str| {
+            let text = task.task.get(key)?.as_str()?;
+            DateTime::parse_from_rfc3339(text).ok()
+        };
+        self.tasks
+            .iter()
+            .filter_map(|task| Some(time(task, "deadline")? - time(task, "created")?))
+            .max()
+    }
+
     /// Where the task group is shown: `<root url>/tasks/groups/<id>`.
     pub fn task_group_url(&self) -> String {
         task_group_url(&self.root_url, &self.task_group_id)
@@ -646,6 +658,13 @@ mod tests {
             task.task = Map::from_iter([
                 ("dependencies", Value::List(dependencies)),
                 (
+                    "created",
+                    Value::Map(Map::from_iter([(
+                        "relative-datestamp",
+                        Value::from("0 seconds"),
+                    )])),
+                ),
+                (
                     "deadline",
                     Value::Map(Map::from_iter([(
                         "relative-datestamp",
@@ -771,6 +790,16 @@ mod tests {
         assert!(
             error.contains("is not a submission written by graphgen"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn the_longest_deadline_is_measured_from_creation() {
+        let graph = graph(&[("b", "clean", &["a"]), ("a", "fetch", &[])]);
+        let submission = Submission::prepare(&graph, &destination(None), now()).unwrap();
+        assert_eq!(
+            submission.longest_deadline(),
+            Some(chrono::TimeDelta::days(1))
         );
     }
 

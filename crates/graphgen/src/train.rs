@@ -152,7 +152,13 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<(), Error> {
     let submission = Submission::prepare(morphed, &destination, Utc::now())?;
     write_submission(&cli.output_dir, &submission)?;
     std::mem::forget(generation);
-    send(&submission, &deployment, args.concurrency, &cli.output_dir)
+    send(
+        &submission,
+        &deployment,
+        args.concurrency,
+        &cli.output_dir,
+        false,
+    )
 }
 
 /// `graphgen submit DIR`: sends a submission written earlier, as it is.
@@ -180,7 +186,7 @@ pub fn resubmit(args: &SubmitArgs) -> Result<(), Error> {
     if !args.yes && !confirm(&submission, &deployment)? {
         return Err(usage_error("not submitted: nothing was sent"));
     }
-    send(&submission, &deployment, args.concurrency, &args.dir)
+    send(&submission, &deployment, args.concurrency, &args.dir, true)
 }
 
 /// Refuses to start when confirmation will be needed and cannot be asked.
@@ -189,7 +195,7 @@ fn ensure_can_confirm(yes: bool) -> Result<(), Error> {
         return Ok(());
     }
     Err(usage_error(
-        "there is no terminal to confirm the submission on: pass --yes to submit without          asking, or --dry-run to see what would be sent",
+        "there is no terminal to confirm the submission on: pass --yes to submit without asking, or --dry-run to see what would be sent",
     ))
 }
 
@@ -417,6 +423,15 @@ fn show(config_path: &Path, config: &str, plan: &Plan, submission: &Submission) 
             dangling.len()
         ));
     }
+    // The queue's own default limit, which deployments may raise.
+    let limit = chrono::TimeDelta::days(5);
+    if let Some(longest) = submission.longest_deadline().filter(|d| *d > limit) {
+        text.push_str(&format!(
+            "note: deadlines lie up to {} days after creation; a queue refuses more than 5 unless \
+             its deployment raises maxTaskDeadlineDays\n",
+            longest.num_days()
+        ));
+    }
     text.push_str(&format!(
         "task group {} (scheduler {}), {} createTask requests",
         submission.task_group_id,
@@ -455,24 +470,32 @@ fn is_yes(answer: &str) -> bool {
 }
 
 /// Creates the tasks and reports: the group's URL on stdout when every
-/// task was created, every failure otherwise.
+/// task was created, every failure otherwise. `again` says the submission
+/// may have been sent before, in which case the queue's answers do not
+/// tell a task created now from one it already held.
 fn send(
     submission: &Submission,
     deployment: &Deployment,
     concurrency: usize,
     dir: &Path,
+    again: bool,
 ) -> Result<(), Error> {
     let total = submission.tasks.len();
     let step = (total / 10).max(1);
     let outcome = submit::submit(submission, deployment, concurrency, |created, total| {
         if created % step == 0 || created == total {
-            say(&format!("created {created}/{total} tasks"));
+            say(&format!("{created}/{total} tasks in the queue"));
         }
     })?;
     let url = submission.task_group_url();
     if outcome.is_complete() {
+        let how = if again {
+            "are in task group (created now, or already there unchanged)"
+        } else {
+            "created in task group"
+        };
         say(&format!(
-            "created {} tasks in task group {}",
+            "{} tasks {how} {}",
             outcome.created.len(),
             submission.task_group_id
         ));
@@ -481,7 +504,7 @@ fn send(
     }
 
     let mut message = format!(
-        "{} of {total} tasks were not created, and {} tasks that depend on them were not          attempted (task group {url}):",
+        "{} of {total} tasks were not created, and {} tasks that depend on them were not attempted (task group {url}):",
         outcome.failed.len(),
         outcome.not_attempted.len()
     );
