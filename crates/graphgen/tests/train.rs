@@ -667,3 +667,38 @@ fn bad_input_is_refused_before_anything_is_sent() {
         "a refused run wrote artifacts"
     );
 }
+
+#[test]
+fn temporary_credentials_sign_with_their_certificate() {
+    let checkout = Checkout::new();
+    let dry = checkout.train(
+        &["--index", "none", "--dry-run", "--target-stage", "dataset"],
+        &[],
+    );
+    assert_success(&dry);
+
+    let queue = queue();
+    let certificate = r#"{"version":1,"scopes":["queue:create-task:*"],"start":1,"expiry":2,"seed":"a-seed","signature":"a-signature"}"#;
+    let mut vars = credentials(&queue);
+    vars.push(("TASKCLUSTER_CERTIFICATE", certificate.to_owned()));
+    let output = checkout.run(&["submit", "artifacts", "--yes"], &env_of(&vars));
+    assert_success(&output);
+
+    let creates: Vec<_> = queue
+        .requests()
+        .into_iter()
+        .filter(|r| r.route == Some(Route::CreateTask))
+        .collect();
+    assert!(!creates.is_empty());
+    for request in &creates {
+        let Auth::Header {
+            certificate: Some(sent),
+            ..
+        } = &request.auth
+        else {
+            panic!("not signed with the certificate: {:?}", request.auth);
+        };
+        assert_eq!(sent["seed"], "a-seed");
+    }
+    assert!(!stderr(&output).contains("a-signature"));
+}
