@@ -1137,6 +1137,7 @@ mod tests {
                 expires: EXPIRES.into(),
                 dependencies: strings(&["T1", "T2"]),
                 group_id: "G1".into(),
+                cache_digest: None,
             }
         );
 

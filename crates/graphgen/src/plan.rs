@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
+use taskgraph::Value;
 use taskgraph::generator::Generation;
 use taskgraph::optimize::previous::Reuse;
 use taskgraph::optimize::{KeepReason, ReplacedBy, Verdict};
@@ -36,8 +37,23 @@ pub struct Plan {
     /// Tasks that run again because `start-task-prefix` picked them or a
     /// task they depend on.
     pub restarted: Vec<String>,
+    /// Reused tasks whose cache digest differs from this run's: they were
+    /// built from other inputs (commands, files, parameters), so their
+    /// artifacts may not be what this run would make.
+    pub changed: BTreeMap<String, ChangedInputs>,
     /// Tasks of the target graph that nothing needs.
     pub removed: usize,
+}
+
+/// A reused task built from other inputs than this run's.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ChangedInputs {
+    pub task_id: String,
+    /// The digest the reused task was built with.
+    pub built_with: String,
+    /// The digest this run computes for it.
+    pub now: String,
 }
 
 impl Plan {
@@ -88,6 +104,7 @@ impl Plan {
                 .filter(|label| plan.run.contains_key(*label))
                 .cloned()
                 .collect();
+            plan.changed = changed_inputs(generation, reuse, &plan.reused);
         }
         plan
     }
@@ -134,6 +151,28 @@ impl Plan {
                 );
             }
         }
+        if !self.changed.is_empty() {
+            let _ = writeln!(
+                text,
+                "  warning: {} reused tasks were built from other inputs than this run's (their \
+                 cache digest differs), so their artifacts may not match this configuration:",
+                self.changed.len()
+            );
+            for (label, changed) in self.changed.iter().take(LISTED) {
+                let _ = writeln!(
+                    text,
+                    "      {label} ({}, built with {:.12}, now {:.12})",
+                    changed.task_id, changed.built_with, changed.now
+                );
+            }
+            if self.changed.len() > LISTED {
+                let _ = writeln!(
+                    text,
+                    "      ... and {} more (see {PLAN_ARTIFACT})",
+                    self.changed.len() - LISTED
+                );
+            }
+        }
         let others = self.others();
         if others > 0 {
             let _ = writeln!(
@@ -150,6 +189,38 @@ impl Plan {
         }
         text
     }
+}
+
+/// The reused tasks whose cache digest is not this run's.
+pub(crate) fn changed_inputs(
+    generation: &Generation,
+    reuse: &Reuse,
+    reused: &BTreeMap<String, String>,
+) -> BTreeMap<String, ChangedInputs> {
+    let mut changed = BTreeMap::new();
+    for (label, task_id) in reused {
+        let Some(built_with) = reuse.digests.get(task_id) else {
+            continue;
+        };
+        let now = generation
+            .full_task_set
+            .tasks
+            .get(label)
+            .and_then(|task| task.attributes.get("cached_task"))
+            .and_then(|cached| cached.get("digest"))
+            .and_then(Value::as_str);
+        if let Some(now) = now.filter(|now| now != built_with) {
+            changed.insert(
+                label.clone(),
+                ChangedInputs {
+                    task_id: task_id.clone(),
+                    built_with: built_with.clone(),
+                    now: now.to_owned(),
+                },
+            );
+        }
+    }
+    changed
 }
 
 /// `label (verb task id)` lines.

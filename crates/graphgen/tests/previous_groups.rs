@@ -301,3 +301,50 @@ fn bad_previous_group_input_is_refused_clearly() {
         "{not_a_listing}"
     );
 }
+
+#[test]
+fn a_reused_task_built_from_other_inputs_is_pointed_out() {
+    let dir = common::checkout("downloads");
+    // A copy of the groups in which the earlier toolchain-zlib carries the
+    // cache route of another digest than this checkout computes, and
+    // fetch-zlib the route of its own.
+    let groups = dir.path().join("groups");
+    fs::create_dir_all(&groups).unwrap();
+    for entry in fs::read_dir(groups_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let mut listing = read_json(&path);
+        for task in listing["tasks"].as_array_mut().unwrap() {
+            let route = match task["task"]["metadata"]["name"].as_str().unwrap() {
+                "toolchain-zlib" => "index.downloads.cache.level-3.toolchains.v3.zlib.hash.0ther",
+                "fetch-zlib" => {
+                    "index.downloads.cache.level-3.content.v1.zlib.hash.f18bafef29991c89651b1e0de3fd82ce6ebf8074fca5a78a5d67c0f05f0d80d6"
+                }
+                _ => continue,
+            };
+            task["task"]["routes"] = serde_json::json!([route]);
+        }
+        fs::write(groups.join(path.file_name().unwrap()), listing.to_string()).unwrap();
+    }
+
+    let output = graphgen(
+        dir.path(),
+        &[
+            "--params",
+            "params/push.yml",
+            "--output-dir",
+            "out",
+            "--previous-group-ids",
+            FIRST,
+            "--task-groups",
+            "groups",
+        ],
+    );
+    stdout_of(&output);
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        err.contains("warning: 1 reused tasks were built from other inputs than this run's")
+            && err.contains("toolchain-zlib"),
+        "{err}"
+    );
+    assert!(!err.contains("fetch-zlib"), "{err}");
+}

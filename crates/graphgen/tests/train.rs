@@ -455,6 +455,18 @@ fn a_restart_reuses_earlier_tasks_and_reruns_from_the_prefix() {
         .trim_start_matches("index.");
     queue.index(index_path, cached_id, "2030-01-01T00:00:00.000Z");
 
+    // One reused task was built from other inputs: its cache route carries
+    // another digest than this run computes.
+    let merge = task_id_of(&first, "merge-corpus-en-lt");
+    let mut definition = queue.task(&merge).unwrap();
+    for route in definition["routes"].as_array_mut().unwrap() {
+        let text = route.as_str().unwrap().to_owned();
+        if let Some((path, _)) = text.rsplit_once(".hash.") {
+            *route = Value::from(format!("{path}.hash.0123456789abcdef"));
+        }
+    }
+    queue.insert_task(&merge, definition, "completed");
+
     let output = checkout.train(
         &[
             "--dry-run",
@@ -496,10 +508,19 @@ fn a_restart_reuses_earlier_tasks_and_reruns_from_the_prefix() {
     assert!(part("run").contains("merge-devset-en-lt"), "{plan}");
     assert_eq!(plan["cached"]["dataset-flores-devtest-en-lt"], cached_id);
 
+    assert!(part("reused").contains("merge-corpus-en-lt"), "{plan}");
+    assert_eq!(
+        plan["changed"]["merge-corpus-en-lt"]["built-with"],
+        "0123456789abcdef"
+    );
+    assert_eq!(plan["changed"].as_object().unwrap().len(), 1, "{plan}");
+
     let err = stderr(&output);
     assert_mentions(
         &err,
         &[
+            "1 reused tasks were built from other inputs than this run's",
+            "merge-corpus-en-lt",
             "reused from earlier task groups",
             "1 expected from the cache",
             "1 rebuilt because the earlier task expired",

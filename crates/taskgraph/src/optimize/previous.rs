@@ -43,6 +43,10 @@ pub struct GroupTask {
     pub dependencies: Vec<String>,
     /// `status.taskGroupId`.
     pub group_id: String,
+    /// The cache digest of a cached task: the last part of its
+    /// `index.<trust-domain>.cache.level-<n>.<type>.<name>.hash.<digest>`
+    /// route. None for tasks without one.
+    pub cache_digest: Option<String>,
 }
 
 /// Where earlier task groups are read from.
@@ -161,9 +165,22 @@ pub fn parse_list_task_group(value: &Value) -> Result<(String, Vec<GroupTask>)> 
                 .and_then(Value::as_str)
                 .unwrap_or(&group_id)
                 .to_owned(),
+            cache_digest: entry
+                .get_path("task.routes")
+                .and_then(Value::as_list)
+                .and_then(|routes| cache_digest(routes.iter().filter_map(Value::as_str))),
         });
     }
     Ok((group_id, tasks))
+}
+
+/// The digest a cached task's cache route ends with.
+pub fn cache_digest<'a>(mut routes: impl Iterator<Item = &'a str>) -> Option<String> {
+    routes.find_map(|route| {
+        let (path, digest) = route.rsplit_once(".hash.")?;
+        let cached = path.starts_with("index.") && path.contains(".cache.level-");
+        (cached && !digest.is_empty()).then(|| digest.to_owned())
+    })
 }
 
 /// What reusing earlier groups gives.
@@ -173,6 +190,9 @@ pub struct Reuse {
     pub existing_tasks: IndexMap<String, String>,
     /// When each reused task expires, for the optimizer's deadline check.
     pub expires: BTreeMap<String, String>,
+    /// The cache digest each reused cached task was built with, by task
+    /// id: a task whose digest now differs was built from other inputs.
+    pub digests: BTreeMap<String, String>,
     /// Tasks dropped because of the start prefix: they run again.
     pub rerun: BTreeMap<String, String>,
     /// Completed tasks that had already expired, by label: never reused.
@@ -250,6 +270,9 @@ pub fn reuse_previous_groups(
             _ => {
                 if let Some(expires) = expires {
                     reuse.expires.insert(id.clone(), expires);
+                }
+                if let Some(digest) = known.get(id.as_str()).and_then(|t| t.cache_digest.clone()) {
+                    reuse.digests.insert(id.clone(), digest);
                 }
                 true
             }
@@ -393,6 +416,39 @@ mod tests {
             tasks.join(", ")
         ))
         .unwrap()
+    }
+
+    #[test]
+    fn a_cached_task_carries_the_digest_of_its_cache_route() {
+        let routes = [
+            "index.mt.v2.project.latest.model",
+            "index.mt.cache.level-1.vocab.vocab-en-lt.hash.fda4c40d",
+            "index.mt.cache.level-1.vocab.vocab-en-lt.latest",
+        ];
+        assert_eq!(cache_digest(routes.into_iter()), Some("fda4c40d".into()));
+        assert_eq!(
+            cache_digest(["checks", "index.mt.v2.hash.x"].into_iter()),
+            None
+        );
+
+        let listing = json_parse(
+            r#"{"taskGroupId": "G", "tasks": [{"status": {"taskId": "T", "state": "completed",
+                "expires": "2030-01-01T00:00:00.000Z"}, "task": {"metadata": {"name": "vocab"},
+                "dependencies": [], "routes": ["index.mt.cache.level-3.vocab.vocab.hash.abc"]}}]}"#,
+        )
+        .unwrap();
+        let (_, tasks) = parse_list_task_group(&listing).unwrap();
+        assert_eq!(tasks[0].cache_digest.as_deref(), Some("abc"));
+
+        let reuse = reuse_previous_groups(
+            &source(&[listing]),
+            &["G".to_owned()],
+            None,
+            &IndexMap::new(),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(reuse.digests.get("T").map(String::as_str), Some("abc"));
     }
 
     const LATER: &str = "2030-01-01T00:00:00.000Z";
