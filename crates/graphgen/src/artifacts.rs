@@ -223,13 +223,7 @@ fn summarize(generation: &Generation, reuse: Option<&Reuse>, output_dir: &Path) 
     }
     if let Some(optimized) = &generation.optimized {
         if let Some(reuse) = reuse {
-            let reused: std::collections::BTreeMap<String, String> = optimized
-                .label_to_taskid
-                .iter()
-                .filter(|(label, id)| reuse.existing_tasks.get(*label) == Some(*id))
-                .map(|(label, id)| (label.clone(), id.clone()))
-                .collect();
-            let changed = crate::plan::changed_inputs(generation, reuse, &reused);
+            let changed = crate::plan::changed_inputs(generation, reuse);
             if !changed.is_empty() {
                 let labels: Vec<&str> = changed.keys().map(String::as_str).collect();
                 eprintln!(

@@ -104,7 +104,7 @@ impl Plan {
                 .filter(|label| plan.run.contains_key(*label))
                 .cloned()
                 .collect();
-            plan.changed = changed_inputs(generation, reuse, &plan.reused);
+            plan.changed = changed_inputs(generation, reuse);
         }
         plan
     }
@@ -191,13 +191,27 @@ impl Plan {
     }
 }
 
-/// The reused tasks whose cache digest is not this run's.
+/// The tasks replaced by an earlier group's task whose cache digest is
+/// not this run's.
 pub(crate) fn changed_inputs(
     generation: &Generation,
     reuse: &Reuse,
-    reused: &BTreeMap<String, String>,
 ) -> BTreeMap<String, ChangedInputs> {
     let mut changed = BTreeMap::new();
+    let Some(optimized) = &generation.optimized else {
+        return changed;
+    };
+    let reused =
+        optimized
+            .decisions
+            .iter()
+            .filter_map(|(label, decision)| match &decision.verdict {
+                Verdict::Replaced {
+                    task_id,
+                    by: ReplacedBy::ExistingTasks,
+                } => Some((label, task_id)),
+                _ => None,
+            });
     for (label, task_id) in reused {
         let Some(built_with) = reuse.digests.get(task_id) else {
             continue;

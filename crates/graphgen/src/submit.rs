@@ -244,8 +244,7 @@ fn definition(
     );
 
     let resolved = resolve_timestamps(&Value::Map(task), now)?;
-    let text = python::json_compact(&resolved, true)?;
-    serde_json::from_str(&text).map_err(|e| Error::new(taskgraph::ErrorKind::Json(e.to_string())))
+    python::to_serde_json(&resolved, true)
 }
 
 /// How many times a task is created (`task_duplicates`, at least once).

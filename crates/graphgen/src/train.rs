@@ -103,12 +103,14 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<(), Error> {
     let restart = Restart::take_from(&mut config);
     let reuse = restart.reuse(cli)?;
 
-    // 4. The graph, as the action makes it.
-    let task_group_id = deployment
-        .as_ref()
-        .and_then(|d| d.task_id.clone())
-        .or_else(|| std::env::var("TASK_ID").ok().filter(|id| !id.is_empty()))
-        .unwrap_or_else(slugid::nice);
+    // 4. The graph, as the action makes it. Inside a decision task, the
+    // group is the decision task's own; elsewhere there is no task the
+    // graph could hang from, and the group gets a fresh id.
+    let decision_task_id = match &deployment {
+        Some(deployment) => deployment.task_id.clone(),
+        None => std::env::var("TASK_ID").ok().filter(|id| !id.is_empty()),
+    };
+    let task_group_id = decision_task_id.clone().unwrap_or_else(slugid::nice);
     let options = generate_options(cli, config, &restart, reuse.as_ref(), &task_group_id)?;
     let generation = generate(&cli::registry()?, &options, Phase::Morphed)?;
 
@@ -123,7 +125,7 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<(), Error> {
             _ => String::new(),
         },
     };
-    let destination = destination(&generation, root_url, task_group_id)?;
+    let destination = destination(&generation, root_url, task_group_id, decision_task_id);
     let plan = Plan::of(&generation, reuse.as_ref());
     let morphed = generation
         .morphed
@@ -353,21 +355,20 @@ fn destination(
     generation: &Generation,
     root_url: String,
     task_group_id: String,
-) -> Result<Destination, Error> {
+    decision_task_id: Option<String>,
+) -> Destination {
     let trust_domain = generation
         .graph_config
         .get("trust-domain")
         .and_then(Value::as_str)
         .unwrap_or_default();
     let scheduler_id = format!("{trust_domain}-level-{}", generation.parameters.level());
-    // Only a decision task is a task the graph can depend on.
-    let in_task = std::env::var("TASK_ID").ok().filter(|id| !id.is_empty());
-    Ok(Destination {
+    Destination {
         root_url,
-        decision_task_id: in_task.filter(|id| *id == task_group_id),
         task_group_id,
         scheduler_id,
-    })
+        decision_task_id,
+    }
 }
 
 /// Writes the decision artifacts, previous-groups.json, plan.json and

@@ -312,13 +312,13 @@ impl Parameters {
         Ok(params)
     }
 
-    /// Wraps already-checked values (tests, embedding tools).
     /// The values a parameters file holds, as written: no defaults, no
     /// checks beyond its being a mapping.
     pub fn read_values(path: &Path) -> Result<Map> {
         Ok(read_parameters_file(path)?.0)
     }
 
+    /// Wraps already-checked values (tests, embedding tools).
     pub fn from_map(values: Map) -> Parameters {
         Parameters { values, spec: None }
     }

@@ -23,7 +23,7 @@ use std::path::Path;
 use jsonschema::paths::LocationSegment;
 use serde_json::{Value as Json, json};
 use taskgraph::config::GraphConfig;
-use taskgraph::python::json_compact;
+use taskgraph::python::to_serde_json;
 use taskgraph::{Error, Result, Value};
 
 /// The keys the action removes from its input before the rest becomes the
@@ -87,8 +87,7 @@ fn dotted_path<'a>(segments: impl Iterator<Item = LocationSegment<'a>>) -> Strin
 }
 
 fn to_json(value: &Value) -> Result<Json> {
-    let text = json_compact(value, false)?;
-    serde_json::from_str(&text)
+    to_serde_json(value, false)
         .map_err(|e| Error::params(format!("the training configuration is not JSON data: {e}")))
 }
 

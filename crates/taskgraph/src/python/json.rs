@@ -57,6 +57,49 @@ pub fn json_compact(value: &Value, sort_keys: bool) -> Result<String> {
     )
 }
 
+/// The value as a `serde_json` value, for code that speaks serde (schema
+/// validators, HTTP clients). Maps keep their order, or are sorted by key
+/// in code point order when `sort_keys`. What has no JSON form is refused:
+/// dates, as by `json.dumps`, and non-finite floats, which `json.dumps`
+/// would write as `NaN` or `Infinity`.
+pub fn to_serde_json(value: &Value, sort_keys: bool) -> Result<serde_json::Value> {
+    use serde_json::Value as Json;
+    let refuse = |what: String| Err(Error::new(ErrorKind::Json(what)));
+    Ok(match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(f) => match serde_json::Number::from_f64(*f) {
+            Some(number) => Json::Number(number),
+            None => return refuse(format!("{f} has no JSON form")),
+        },
+        Value::Str(s) => Json::String(s.clone()),
+        Value::List(items) => Json::Array(
+            items
+                .iter()
+                .map(|item| to_serde_json(item, sort_keys))
+                .collect::<Result<_>>()?,
+        ),
+        Value::Map(map) => {
+            let mut entries: Vec<(&str, &Value)> = map.iter().collect();
+            if sort_keys {
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            }
+            let mut out = serde_json::Map::with_capacity(entries.len());
+            for (key, item) in entries {
+                out.insert(key.to_owned(), to_serde_json(item, sort_keys)?);
+            }
+            Json::Object(out)
+        }
+        Value::Timestamp(_) => {
+            return refuse(format!(
+                "Object of type {} is not JSON serializable",
+                value.type_name()
+            ));
+        }
+    })
+}
+
 /// `json.dumps(v)` with Python's default separators, keys unsorted.
 pub fn json_stdlib(value: &Value) -> Result<String> {
     json_to_string(
@@ -619,6 +662,20 @@ mod tests {
             json_compact(&value, true).ok().as_deref(),
             Some(r#"{"a":[1,-2,{"x":null}],"b":1,"f":0.5,"t":true}"#)
         );
+    }
+
+    #[test]
+    fn serde_values_keep_or_sort_their_keys_and_refuse_what_json_cannot_hold() {
+        let value = crate::yaml::load_str("{b: [1, 2.5, true, null], a: x}", None).unwrap();
+        let kept = to_serde_json(&value, false).unwrap();
+        assert_eq!(kept.to_string(), r#"{"b":[1,2.5,true,null],"a":"x"}"#);
+        let sorted = to_serde_json(&value, true).unwrap();
+        assert_eq!(sorted.to_string(), r#"{"a":"x","b":[1,2.5,true,null]}"#);
+
+        assert!(to_serde_json(&Value::Float(f64::NAN), false).is_err());
+        let date = crate::yaml::load_str("2001-12-14", None).unwrap();
+        let err = to_serde_json(&date, false).unwrap_err().to_string();
+        assert!(err.contains("is not JSON serializable"), "{err}");
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub use self::float::float_repr;
 pub use self::format::{format, format_partial, format_with};
 pub use self::json::{
     JsonLayout, JsonNode, JsonStyle, json_compact, json_node_to_string, json_pretty, json_stdlib,
-    json_to_string, write_json, write_json_into, write_json_node,
+    json_to_string, to_serde_json, write_json, write_json_into, write_json_node,
 };
 pub use self::json_parse::json_parse;
 pub use self::repr::{py_ascii, py_repr, py_str};
