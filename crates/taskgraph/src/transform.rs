@@ -360,7 +360,7 @@ pub fn run_sequence(
 
 /// Tasks handed to one thread at a time: small enough to spread a kind
 /// over the cores, large enough that scheduling costs nothing.
-const PARALLEL_BATCH: usize = 16;
+const PARALLEL_BATCH: usize = 4;
 
 fn run_steps(
     config: &TransformConfig<'_>,
@@ -427,8 +427,16 @@ fn through(
                 let name = task.display_name();
                 let made = expand(config, task)
                     .map_err(|e| e.at(&location_of(&origin, &name, config.kind)))?;
-                for made_task in made {
-                    through(config, &steps[position + 1..], made_task, out)?;
+                let rest = &steps[position + 1..];
+                if made.len() > PARALLEL_BATCH && !rest.is_empty() {
+                    // A kind of one task that fans out into hundreds (a
+                    // `from-deps` kind) would otherwise run the rest of the
+                    // steps on one core.
+                    out.extend(run_steps(config, rest, made)?);
+                } else {
+                    for made_task in made {
+                        through(config, rest, made_task, out)?;
+                    }
                 }
                 return Ok(());
             }
@@ -569,5 +577,140 @@ fn prefixed_schema_error(e: Error, what: &str, field_prefix: &str) -> Error {
         (Some(field), prefix) => err.at_field(&format!("{prefix}.{field}")),
         (None, "") => err,
         (None, prefix) => err.at_field(prefix),
+    }
+}
+
+/// Running transforms over tasks in unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Runs `sequence` over tasks with these fields, as kind `demo` would,
+    /// with an empty parameter set and no kind dependencies.
+    pub(crate) fn run_demo_kind(
+        sequence: &[TransformRef],
+        tasks: Vec<Map>,
+    ) -> Result<Vec<TaskDesc>> {
+        let dir = std::env::temp_dir();
+        let repositories = Map::from_iter([(
+            "demo",
+            Value::Map(Map::from_iter([("name", Value::from("Demo"))])),
+        )]);
+        let graph_config = GraphConfig::from_value(
+            Value::Map(Map::from_iter([
+                ("trust-domain", Value::from("demo")),
+                ("task-priority", Value::from("low")),
+                (
+                    "workers",
+                    Value::Map(Map::from_iter([("aliases", Value::Map(Map::default()))])),
+                ),
+                (
+                    "taskgraph",
+                    Value::Map(Map::from_iter([("repositories", Value::Map(repositories))])),
+                ),
+            ])),
+            &dir.join("taskcluster"),
+            dir.clone(),
+        )?;
+        let params = Parameters::from_map(Map::from_iter([
+            ("level", Value::from("3")),
+            ("build_date", Value::Int(1_700_000_000)),
+            ("tasks_for", Value::from("hg-push")),
+        ]));
+        let (kind_config, dependencies) = (Map::default(), IndexMap::new());
+        let registry = Registry::with_builtins();
+        let config = TransformConfig::new(
+            "demo",
+            "kinds/demo",
+            Path::new("kinds/demo"),
+            &kind_config,
+            &params,
+            &dependencies,
+            &graph_config,
+            &registry,
+        );
+        let origin = Arc::new(Origin {
+            file: "kinds/demo/kind.yml".into(),
+            position: None,
+            name: "source".to_owned(),
+        });
+        let descs = tasks
+            .into_iter()
+            .map(|fields| TaskDesc::new(fields, Arc::clone(&origin)))
+            .collect();
+        run_sequence(&config, sequence, descs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::run_demo_kind;
+    use super::*;
+
+    fn one_task_per_number(_: &TransformConfig<'_>, task: TaskDesc) -> Result<Vec<TaskDesc>> {
+        let count = task
+            .fields
+            .get("count")
+            .and_then(Value::as_int)
+            .unwrap_or(0);
+        Ok((0..count)
+            .map(|n| {
+                let fields = Map::from_iter([("label", Value::from(format!("made-{n}")))]);
+                TaskDesc::new(fields, Arc::clone(&task.origin))
+            })
+            .collect())
+    }
+
+    /// Fails on labels ending in 7 (made-7, made-17, ...).
+    fn refuse_sevens(_: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
+        let label = task.get_str("label").unwrap_or_default().to_owned();
+        if label.ends_with('7') {
+            return Err(Error::transform(format!("{label} refused")));
+        }
+        task.fields.insert("seen", Value::Bool(true));
+        Ok(())
+    }
+
+    fn run(sequence: &[TransformRef], count: i64) -> Result<Vec<TaskDesc>> {
+        run_demo_kind(
+            sequence,
+            vec![Map::from_iter([("count", Value::Int(count))])],
+        )
+    }
+
+    fn labels(tasks: &[TaskDesc]) -> Vec<&str> {
+        tasks
+            .iter()
+            .map(|t| t.get_str("label").unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn a_large_fan_out_keeps_its_order_and_reports_the_first_failure() {
+        let fan_out_then_mark = [
+            fan_out("demo:fan-out", one_task_per_number),
+            per_task("demo:mark", |_, task| {
+                task.fields.insert("seen", Value::Bool(true));
+                Ok(())
+            }),
+        ];
+        // Past PARALLEL_BATCH the made tasks are spread over the cores.
+        for count in [3, PARALLEL_BATCH as i64 + 1, 200] {
+            let tasks = run(&fan_out_then_mark, count).unwrap();
+            let expected: Vec<String> = (0..count).map(|n| format!("made-{n}")).collect();
+            assert_eq!(labels(&tasks), expected);
+            assert!(
+                tasks
+                    .iter()
+                    .all(|t| t.fields.get("seen") == Some(&Value::Bool(true)))
+            );
+        }
+
+        let fan_out_then_refuse = [
+            fan_out("demo:fan-out", one_task_per_number),
+            per_task("demo:refuse", refuse_sevens),
+        ];
+        let err = run(&fan_out_then_refuse, 200).unwrap_err();
+        assert!(err.to_string().contains("made-7 refused"), "{err}");
     }
 }

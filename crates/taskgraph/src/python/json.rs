@@ -196,8 +196,13 @@ impl Sink for StringSink<'_> {
 const FLUSH_AT: usize = 64 * 1024;
 
 /// `node` as text, indented as if `depth` levels deep.
-fn render_at(node: &JsonNode<'_>, style: JsonStyle, depth: usize) -> Result<String> {
-    let mut text = String::new();
+fn render_at(
+    node: &JsonNode<'_>,
+    style: JsonStyle,
+    depth: usize,
+    capacity: usize,
+) -> Result<String> {
+    let mut text = String::with_capacity(capacity);
     let mut emitter = Emitter::new(StringSink(&mut text), style);
     emitter.depth = depth;
     emitter.node(node)?;
@@ -206,6 +211,9 @@ fn render_at(node: &JsonNode<'_>, style: JsonStyle, depth: usize) -> Result<Stri
 
 /// Entries of one object rendered together in parallel.
 const PARALLEL_ENTRIES: usize = 64;
+
+/// The most an entry's text reserves before it is written.
+const MAX_CAPACITY_HINT: usize = 64 * 1024;
 
 struct WriterSink<W> {
     writer: W,
@@ -333,22 +341,30 @@ impl<'v, S: Sink> Emitter<'v, S> {
         // A big object (the tasks of a graph) is rendered a batch of
         // entries at a time, each entry on whichever core is free, and the
         // texts are written in order.
+        // Each text starts with room for a little more than the average of
+        // the batch before, so that most never grow (and reallocate) while
+        // they are written.
+        let mut capacity = 0;
         for (batch_number, batch) in order.chunks(PARALLEL_ENTRIES).enumerate() {
             let (style, depth) = (self.style, self.depth);
-            let render = |&i: &usize| render_at(&entries[i].1, style, depth);
+            let render = |&i: &usize| render_at(&entries[i].1, style, depth, capacity);
             let rendered: Vec<Result<String>> = if batch.len() < PARALLEL_ENTRIES {
                 batch.iter().map(render).collect()
             } else {
                 batch.par_iter().map(render).collect()
             };
+            let mut batch_bytes = 0;
             for (offset, (&index, text)) in batch.iter().zip(rendered).enumerate() {
+                let text = text?;
+                batch_bytes += text.len();
                 self.separator(batch_number == 0 && offset == 0);
                 let out = self.sink.buf();
                 write_json_str(out, entries[index].0);
                 out.push_str(colon);
-                out.push_str(&text?);
+                out.push_str(&text);
                 self.sink.checkpoint()?;
             }
+            capacity = (batch_bytes / batch.len() * 5 / 4).min(MAX_CAPACITY_HINT);
         }
         self.depth -= 1;
         self.newline();

@@ -13,6 +13,7 @@ use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use chrono::{Datelike, Timelike};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::digest::{DigestInput, DigestRecord, FileEntry, InputSource};
@@ -40,57 +41,164 @@ pub fn format_task_digest(cached_task: &Value) -> String {
 /// line came from in `task.digest` (the lines' text, with an empty digest);
 /// it is used when the lines are still those, so `graphgen digest` can
 /// name parameters and files rather than bare text.
+///
+/// The reference digests the tasks one by one in [`order_tasks`] order, each
+/// seeing the digests of the kind's dependencies and of the tasks before
+/// it. Here the tasks are digested in waves: a task's wave is one past the
+/// deepest wave among its parents earlier in that order, and the tasks of
+/// one wave run in parallel. A task sees exactly what it would have seen
+/// one by one, and a failure is the one the first failing task in that
+/// order would have raised.
 pub fn cache_task(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
-    let mut digests: HashMap<String, String> = HashMap::new();
+    let mut upstream: HashMap<String, String> = HashMap::new();
     for task in config.kind_dependencies_tasks.values() {
         if let Some(cached) = task.attributes.get("cached_task") {
-            digests.insert(task.label.clone(), format_task_digest(cached));
+            upstream.insert(task.label.clone(), format_task_digest(cached));
         }
     }
 
-    let mut out = Vec::new();
-    for mut task in order_tasks(config.kind, tasks)? {
-        let location = task.location(config.kind);
-        let pending = task.digest.take();
-        let Some(cache) = task.fields.shift_remove("cache") else {
-            task.digest = pending;
-            out.push(task);
-            continue;
-        };
-        let label = task.get_str("label").unwrap_or_default().to_owned();
-        let inputs = digest_inputs(config, &task, &cache, pending.as_deref(), &digests)
-            .map_err(|e| e.at(&location))?;
-        let cache_type = cache.get("type").map(py_str).unwrap_or_default();
-        let cache_name = cache.get("name").map(py_str).unwrap_or_default();
-        let record = add_optimization(
-            config,
-            &mut task.fields,
-            CacheKey {
-                label: &label,
-                cache_type: &cache_type,
-                cache_name: &cache_name,
-            },
-            inputs,
-        )
-        .map_err(|e| e.at(&location))?;
-        digests.insert(
-            label,
-            format!("{cache_type}/{cache_name}/{}", record.digest),
-        );
-        task.digest = Some(Arc::new(record));
-        out.push(task);
+    let ordered = order_tasks(config.kind, tasks)?;
+    let labels: Vec<String> = ordered
+        .iter()
+        .map(|t| t.get_str("label").unwrap_or_default().to_owned())
+        .collect();
+    let waves = digest_waves(&ordered, &labels);
+
+    let mut slots: Vec<Option<TaskDesc>> = ordered.into_iter().map(Some).collect();
+    let mut own = OwnDigests::default();
+    let mut first_failure: Option<(usize, Error)> = None;
+    for wave in waves {
+        // Only tasks before the first failure so far can change which
+        // failure is first; their parents come before them, so succeeded.
+        let limit = first_failure.as_ref().map_or(usize::MAX, |(i, _)| *i);
+        let mut batch: Vec<(usize, TaskDesc)> = wave
+            .into_iter()
+            .filter(|&i| i < limit)
+            .filter_map(|i| slots[i].take().map(|task| (i, task)))
+            .collect();
+        let outcomes: Vec<Result<Option<String>>> = batch
+            .par_iter_mut()
+            .map(|(i, task)| {
+                let lookup = |parent: &str| own.before(*i, parent).or_else(|| upstream.get(parent));
+                digest_one(config, task, &labels[*i], &lookup)
+            })
+            .collect();
+        for ((i, task), outcome) in batch.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(Some(digest)) => own.add(&labels[i], i, digest),
+                Ok(None) => {}
+                Err(e) => {
+                    if first_failure.as_ref().is_none_or(|(first, _)| i < *first) {
+                        first_failure = Some((i, e));
+                    }
+                }
+            }
+            slots[i] = Some(task);
+        }
     }
-    Ok(out)
+    if let Some((_, e)) = first_failure {
+        return Err(e);
+    }
+    Ok(slots.into_iter().flatten().collect())
+}
+
+/// The positions of `tasks` grouped by wave: wave 0 holds the tasks without
+/// a parent earlier in the list, wave n+1 those whose deepest such parent
+/// is in wave n.
+fn digest_waves(tasks: &[TaskDesc], labels: &[String]) -> Vec<Vec<usize>> {
+    let mut position: HashMap<&str, usize> = HashMap::with_capacity(labels.len());
+    let mut depth: Vec<usize> = Vec::with_capacity(tasks.len());
+    let mut waves: Vec<Vec<usize>> = Vec::new();
+    for (i, task) in tasks.iter().enumerate() {
+        let wave = parent_labels(task)
+            .filter_map(|parent| position.get(parent))
+            .map(|&p| depth[p] + 1)
+            .max()
+            .unwrap_or(0);
+        depth.push(wave);
+        if waves.len() <= wave {
+            waves.resize_with(wave + 1, Vec::new);
+        }
+        waves[wave].push(i);
+        position.insert(&labels[i], i);
+    }
+    waves
+}
+
+fn parent_labels(task: &TaskDesc) -> impl Iterator<Item = &str> {
+    task.get("dependencies")
+        .and_then(Value::as_map)
+        .into_iter()
+        .flat_map(|d| d.values())
+        .filter_map(Value::as_str)
+}
+
+/// Digests of this kind's tasks, with the position each came from: a task
+/// may only see the digests of tasks before it, as it would one by one.
+#[derive(Default)]
+struct OwnDigests(HashMap<String, Vec<(usize, String)>>);
+
+impl OwnDigests {
+    fn add(&mut self, label: &str, position: usize, digest: String) {
+        self.0
+            .entry(label.to_owned())
+            .or_default()
+            .push((position, digest));
+    }
+
+    /// The digest the last task labelled `label` before `position` left.
+    fn before(&self, position: usize, label: &str) -> Option<&String> {
+        self.0
+            .get(label)?
+            .iter()
+            .filter(|(p, _)| *p < position)
+            .max_by_key(|(p, _)| *p)
+            .map(|(_, digest)| digest)
+    }
+}
+
+/// Digests one task if it has a `cache` section, returning the
+/// `<type>/<name>/<digest>` its children see.
+fn digest_one<'d>(
+    config: &TransformConfig<'_>,
+    task: &mut TaskDesc,
+    label: &str,
+    digests: &dyn Fn(&str) -> Option<&'d String>,
+) -> Result<Option<String>> {
+    let pending = task.digest.take();
+    let Some(cache) = task.fields.shift_remove("cache") else {
+        task.digest = pending;
+        return Ok(None);
+    };
+    let location = task.location(config.kind);
+    let inputs = digest_inputs(config, task, &cache, pending.as_deref(), digests)
+        .map_err(|e| e.at(&location))?;
+    let cache_type = cache.get("type").map(py_str).unwrap_or_default();
+    let cache_name = cache.get("name").map(py_str).unwrap_or_default();
+    let record = add_optimization(
+        config,
+        &mut task.fields,
+        CacheKey {
+            label,
+            cache_type: &cache_type,
+            cache_name: &cache_name,
+        },
+        inputs,
+    )
+    .map_err(|e| e.at(&location))?;
+    let digest = format!("{cache_type}/{cache_name}/{}", record.digest);
+    task.digest = Some(Arc::new(record));
+    Ok(Some(digest))
 }
 
 /// The digest data, then the sorted parent digests, then the chain of
 /// trust marker: each line with where it came from.
-fn digest_inputs(
+fn digest_inputs<'d>(
     config: &TransformConfig<'_>,
     task: &TaskDesc,
     cache: &Value,
     pending: Option<&DigestRecord>,
-    digests: &HashMap<String, String>,
+    digests: &dyn Fn(&str) -> Option<&'d String>,
 ) -> Result<Vec<DigestInput>> {
     let mut inputs = data_inputs(config, cache, pending);
 
@@ -102,7 +210,7 @@ fn digest_inputs(
         .flat_map(|d| d.values())
     {
         let parent = py_str(parent);
-        match digests.get(&parent) {
+        match digests(&parent) {
             Some(digest) => parents.push(DigestInput {
                 text: digest.clone(),
                 source: InputSource::Parent { label: parent },
@@ -326,5 +434,87 @@ mod build_date_tests {
         for seconds in [99_999_999_999_999, i64::MAX, i64::MIN] {
             assert_eq!(gmtime_long(seconds), None, "{seconds}");
         }
+    }
+}
+
+#[cfg(test)]
+mod wave_tests {
+    use super::*;
+    use crate::transform::testing::run_demo_kind;
+
+    fn cached(label: &str, data: &str, parents: &[&str]) -> Map {
+        let dependencies: Map = parents.iter().map(|p| (*p, Value::from(*p))).collect();
+        Map::from_iter([
+            ("label", Value::from(label)),
+            ("dependencies", Value::Map(dependencies)),
+            (
+                "cache",
+                Value::Map(Map::from_iter([
+                    ("type", Value::from("demo")),
+                    ("name", Value::from(label)),
+                    ("digest-data", Value::str_list([data])),
+                ])),
+            ),
+        ])
+    }
+
+    fn digest_of(task: &TaskDesc) -> String {
+        let cached = task.fields["attributes"].get("cached_task").unwrap();
+        cached
+            .get("digest")
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The digest the reference computes: SHA-256 of the lines.
+    fn sha_of_lines(lines: &[String]) -> String {
+        format!("{:x}", Sha256::digest(lines.join("\n").as_bytes()))
+    }
+
+    #[test]
+    fn chains_in_a_kind_digest_their_parents_and_keep_their_order() {
+        // Many independent tasks (one wave) around a chain of three.
+        let mut tasks = vec![cached("demo-c", "c", &["demo-b"])];
+        tasks.extend((0..40).map(|n| cached(&format!("demo-free-{n}"), "free", &[])));
+        tasks.push(cached("demo-b", "b", &["demo-a"]));
+        tasks.push(cached("demo-a", "a", &[]));
+        let out = run_demo_kind(&transforms(), tasks).unwrap();
+
+        let labels: Vec<&str> = out.iter().map(|t| t.get_str("label").unwrap()).collect();
+        let position = |label: &str| labels.iter().position(|l| *l == label).unwrap();
+        assert!(position("demo-a") < position("demo-b"));
+        assert!(position("demo-b") < position("demo-c"));
+        assert_eq!(labels.len(), 43);
+
+        let by_label = |label: &str| &out[position(label)];
+        let a = sha_of_lines(&["a".to_owned()]);
+        assert_eq!(digest_of(by_label("demo-a")), a);
+        let b = sha_of_lines(&["b".to_owned(), format!("demo/demo-a/{a}")]);
+        assert_eq!(digest_of(by_label("demo-b")), b);
+        let c = sha_of_lines(&["c".to_owned(), format!("demo/demo-b/{b}")]);
+        assert_eq!(digest_of(by_label("demo-c")), c);
+    }
+
+    #[test]
+    fn a_parent_later_in_the_order_is_not_seen_and_the_first_failure_wins() {
+        // Labels outside the kind's prefix are not reordered, so `x-child`
+        // comes before its parent and fails, as it does one by one; so does
+        // `x-late`, but after it.
+        let tasks = vec![
+            cached("x-child", "child", &["x-parent"]),
+            cached("x-parent", "parent", &[]),
+            cached("x-late", "late", &["x-missing"]),
+        ];
+        let err = run_demo_kind(&transforms(), tasks).unwrap_err().to_string();
+        assert!(err.contains("`x-child` depends on `x-parent`"), "{err}");
+
+        let tasks = vec![
+            cached("x-parent", "parent", &[]),
+            cached("x-child", "child", &["x-parent"]),
+            cached("x-late", "late", &["x-missing"]),
+        ];
+        let err = run_demo_kind(&transforms(), tasks).unwrap_err().to_string();
+        assert!(err.contains("`x-late` depends on `x-missing`"), "{err}");
     }
 }

@@ -30,6 +30,9 @@ pub type Key = CompactString;
 /// Maps with more entries than this get a hash index.
 pub const INDEX_AT: usize = 12;
 
+/// Room for this many entries on a map's first insertion.
+const FIRST_CAPACITY: usize = 8;
+
 /// An insertion-ordered map from strings to [`Value`]s.
 #[derive(Clone, Default)]
 pub struct Map {
@@ -121,6 +124,13 @@ impl Map {
     /// Appends an entry whose key is known to be absent.
     fn push(&mut self, key: Key, value: Value) -> usize {
         let position = self.entries.len();
+        if position == self.entries.capacity() {
+            // Growing a vector of entries reallocates and copies it. Most
+            // maps a transform builds end up with a handful of entries, so
+            // the first allocation takes room for that many instead of
+            // the standard library's four, and later ones double.
+            self.entries.reserve(position.max(FIRST_CAPACITY));
+        }
         if let Some(index) = &mut self.index {
             let entries = &self.entries;
             index.insert_unique(hash_key(&key), position, |&p| hash_key(&entries[p].0));
@@ -136,8 +146,21 @@ impl Map {
     pub fn shift_remove(&mut self, key: &str) -> Option<Value> {
         let position = self.get_index_of(key)?;
         let (_, value) = self.entries.remove(position);
-        if self.index.is_some() {
-            self.rebuild_index();
+        if self.entries.len() <= INDEX_AT {
+            self.index = None;
+        } else if let Some(index) = &mut self.index {
+            // Patch the index rather than rebuild it: task descriptions
+            // are large maps that transforms remove keys from one by one,
+            // and rehashing every key each time would cost more than the
+            // removal.
+            if let Ok(slot) = index.find_entry(hash_key(key), |&p| p == position) {
+                slot.remove();
+            }
+            for stored in index.iter_mut() {
+                if *stored > position {
+                    *stored -= 1;
+                }
+            }
         }
         Some(value)
     }
@@ -491,6 +514,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn removals_from_an_indexed_map_keep_every_position_right() {
+        let mut map = numbered(40);
+        let mut expected: Vec<String> = (0..40).map(|i| format!("key-{i}")).collect();
+        for victim in [17, 0, 37, 5, 5, 20] {
+            let key = expected.remove(victim);
+            assert!(map.shift_remove(&key).is_some(), "{key}");
+            assert_eq!(map.get(&key), None);
+            for (position, key) in expected.iter().enumerate() {
+                assert_eq!(map.get_index_of(key), Some(position), "{key}");
+            }
+        }
+
+        // New keys go to the end and are found; dropping to the threshold
+        // drops the index.
+        map.insert("late", Value::Null);
+        assert_eq!(map.get_index_of("late"), Some(expected.len()));
+        while map.len() > INDEX_AT {
+            let key = map.first().map(|(k, _)| k.to_owned()).unwrap();
+            map.shift_remove(&key);
+        }
+        assert!(map.index.is_none());
+        assert_eq!(map.get_index_of("late"), Some(INDEX_AT - 1));
     }
 
     #[test]
