@@ -20,6 +20,7 @@ use crate::registry::Registry;
 use crate::task::Task;
 use crate::template::merge;
 use crate::transform::{Origin, TaskDesc, TransformConfig};
+use crate::util::ordered;
 use crate::value::{Map, Value};
 use crate::yaml::{self, Document};
 
@@ -431,11 +432,12 @@ fn load_descriptions(kind: &Kind) -> Result<Vec<TaskDesc>> {
         let tasks = tasks
             .as_map()
             .ok_or_else(|| Error::transform("`tasks` must be a mapping").at_field("tasks"))?;
-        for (name, task) in tasks {
+        let entries: Vec<(&str, &Value)> = tasks.iter().collect();
+        out = ordered::try_map(&entries, |&(name, task)| {
             let origin = kind.task_origin(&kind.file, &kind.document, name, Some("tasks"));
             let fields = with_defaults(defaults, task, &origin)?;
-            out.push(finish_description(fields, "kind.yml", name, origin));
-        }
+            Ok(finish_description(fields, "kind.yml", name, origin))
+        })?;
     }
 
     for filename in tasks_from(kind)? {
@@ -588,16 +590,13 @@ pub fn load_tasks(
     let tasks = crate::transform::run_sequence(&transform_config, &sequence, loaded.tasks)
         .map_err(context)?;
 
-    tasks
-        .into_iter()
-        .map(|desc| {
-            let location = desc.location(&kind.name);
-            let mut task =
-                Task::from_description(&kind.name, desc.fields).map_err(|e| e.at(&location))?;
-            task.digest = desc.digest;
-            Ok(task)
-        })
-        .collect()
+    ordered::try_map_owned(tasks, |desc| {
+        let location = desc.location(&kind.name);
+        let mut task =
+            Task::from_description(&kind.name, desc.fields).map_err(|e| e.at(&location))?;
+        task.digest = desc.digest;
+        Ok(task)
+    })
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::python::py_str;
 use crate::transform::{TaskDesc, TransformConfig, TransformRef, batch, list_entry, map_entry};
 use crate::transforms::run::order_tasks;
+use crate::util::ordered::LeftBefore;
 use crate::value::{Map, Value};
 
 pub fn transforms() -> Vec<TransformRef> {
@@ -65,7 +66,7 @@ pub fn cache_task(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<
     let waves = digest_waves(&ordered, &labels);
 
     let mut slots: Vec<Option<TaskDesc>> = ordered.into_iter().map(Some).collect();
-    let mut own = OwnDigests::default();
+    let mut own = LeftBefore::default();
     let mut first_failure: Option<(usize, Error)> = None;
     for wave in waves {
         // Only tasks before the first failure so far can change which
@@ -131,30 +132,6 @@ fn parent_labels(task: &TaskDesc) -> impl Iterator<Item = &str> {
         .into_iter()
         .flat_map(|d| d.values())
         .filter_map(Value::as_str)
-}
-
-/// Digests of this kind's tasks, with the position each came from: a task
-/// may only see the digests of tasks before it, as it would one by one.
-#[derive(Default)]
-struct OwnDigests(HashMap<String, Vec<(usize, String)>>);
-
-impl OwnDigests {
-    fn add(&mut self, label: &str, position: usize, digest: String) {
-        self.0
-            .entry(label.to_owned())
-            .or_default()
-            .push((position, digest));
-    }
-
-    /// The digest the last task labelled `label` before `position` left.
-    fn before(&self, position: usize, label: &str) -> Option<&String> {
-        self.0
-            .get(label)?
-            .iter()
-            .filter(|(p, _)| *p < position)
-            .max_by_key(|(p, _)| *p)
-            .map(|(_, digest)| digest)
-    }
 }
 
 /// Digests one task if it has a `cache` section, returning the

@@ -20,6 +20,7 @@ use crate::schema::{Extra, KeyRule, Schema, dict, one_of_strs, opt, req, str_lis
 use crate::task::Task;
 use crate::transform::{TaskDesc, TransformConfig, TransformRef, fan_out, map_entry, validate};
 use crate::transforms::run::fetch_entry_schema;
+use crate::util::ordered;
 use crate::value::{Map, Value};
 
 const SET_NAMES: &[&str] = &["strip-kind", "retain-kind"];
@@ -88,10 +89,11 @@ fn from_deps(config: &TransformConfig<'_>, mut task: TaskDesc) -> Result<Vec<Tas
     let candidates = candidates(config, &options.kinds, spec.get("with-attributes"));
     let groups = group(&candidates, spec.get("group-by"))?;
 
-    let mut out = Vec::with_capacity(groups.len());
-    for group in groups {
-        out.push(task_for_group(config, &task, &options, &group)?);
-    }
+    // A kind of one task can fan out into hundreds here (one upload task
+    // per upstream task), each a copy of the template: copy on all cores.
+    let out = ordered::try_map(&groups, |group| {
+        task_for_group(config, &task, &options, group)
+    })?;
     task.fields.clear();
     Ok(out)
 }

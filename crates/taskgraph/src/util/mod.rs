@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod docker;
 pub mod docker_context;
+pub mod ordered;
 pub mod parameterization;
 pub mod path;
 pub mod time;

@@ -22,6 +22,7 @@ use std::sync::LazyLock;
 use taskgraph::python::object_type_name;
 use taskgraph::schema::{Extra, Schema, dict, opt, req, str_list};
 use taskgraph::transform::{TaskDesc, TransformConfig, TransformRef, fan_out, validate};
+use taskgraph::util::ordered;
 use taskgraph::{Error, Map, Registry, Result, Value};
 
 use crate::util::datasets::sanitize_dataset_name;
@@ -274,11 +275,13 @@ fn each_dataset(
     included: &[Value],
     locale: Option<&Value>,
 ) -> Result<Vec<TaskDesc>> {
-    let mut out = Vec::new();
-    for full_dataset in dataset_names(included)? {
+    // The copies are independent, and a training config can list dozens
+    // of datasets: they are made on all cores, in order.
+    let names = dataset_names(included)?;
+    let copies = ordered::try_map(&names, |full_dataset| {
         let (provider, dataset) = split_dataset(full_dataset)?;
         if !options.provider.is_empty() && options.provider != provider {
-            continue;
+            return Ok(None);
         }
 
         let mut copy = task.clone();
@@ -293,9 +296,9 @@ fn each_dataset(
         }
         attributes.insert("src_locale", experiment.src.clone());
         attributes.insert("trg_locale", experiment.trg.clone());
-        out.push(copy);
-    }
-    Ok(out)
+        Ok(Some(copy))
+    })?;
+    Ok(copies.into_iter().flatten().collect())
 }
 
 /// `provider_name` split at its first `_`.

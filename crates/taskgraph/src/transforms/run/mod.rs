@@ -26,6 +26,7 @@ use crate::transform::{
     validate_value,
 };
 use crate::transforms::task::task_description_field;
+use crate::util::ordered::{self, LeftBefore};
 use crate::util::{path, workers};
 use crate::value::{Map, Value};
 
@@ -334,35 +335,36 @@ impl FetchSources {
     }
 }
 
+/// The reference walks the tasks in [`order_tasks`] order, each able to
+/// fetch from the tasks of its kind up to itself. The artifact prefix of
+/// every task is known before the walk, so here each task looks up what it
+/// would have seen by its position, and the tasks are done in parallel.
 fn use_fetches(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
     let sources = FetchSources::collect(config, &tasks);
-    let mut prefixes: Map = Map::default();
-    let mut out = Vec::with_capacity(tasks.len());
+    let tasks = order_tasks(config.kind, tasks)?;
+    let mut prefixes = LeftBefore::default();
+    for (position, task) in tasks.iter().enumerate() {
+        let prefix = artifact_prefix(task.get("attributes").and_then(Value::as_map));
+        prefixes.add(task.get_str("label").unwrap_or_default(), position, prefix);
+    }
 
-    for mut task in order_tasks(config.kind, tasks)? {
-        let label = task.get_str("label").unwrap_or_default().to_owned();
-        prefixes.insert(
-            label,
-            Value::from(artifact_prefix(
-                task.get("attributes").and_then(Value::as_map),
-            )),
-        );
-
+    let positioned: Vec<(usize, TaskDesc)> = tasks.into_iter().enumerate().collect();
+    ordered::try_map_owned(positioned, |(position, mut task)| {
         let location = task.location(config.kind);
         let fetches = task.fields.shift_remove("fetches");
         if let Some(Value::Map(fetches)) = fetches.filter(Value::is_truthy) {
-            add_fetches(config, &sources, &prefixes, &mut task, &fetches)
+            let own_prefix = |label: &str| prefixes.at_or_before(position, label);
+            add_fetches(config, &sources, &own_prefix, &mut task, &fetches)
                 .map_err(|e| e.at(&location))?;
         }
-        out.push(task);
-    }
-    Ok(out)
+        Ok(task)
+    })
 }
 
-fn add_fetches(
+fn add_fetches<'p>(
     config: &TransformConfig<'_>,
     sources: &FetchSources,
-    prefixes: &Map,
+    prefixes: &dyn Fn(&str) -> Option<&'p String>,
     task: &mut TaskDesc,
     fetches: &Map,
 ) -> Result<()> {
@@ -516,9 +518,9 @@ fn fetch_task_entry(
     Ok((entry, label))
 }
 
-fn dependency_prefix(
+fn dependency_prefix<'p>(
     config: &TransformConfig<'_>,
-    prefixes: &Map,
+    prefixes: &dyn Fn(&str) -> Option<&'p String>,
     task: &TaskDesc,
     kind: &str,
     name: &str,
@@ -533,8 +535,8 @@ fn dependency_prefix(
             ))
             .at_field(&format!("fetches.{kind}"))
         })?;
-    if let Some(prefix) = prefixes.get(dep_label) {
-        return Ok(py_str(prefix));
+    if let Some(prefix) = prefixes(dep_label) {
+        return Ok(prefix.clone());
     }
     match config.kind_dependencies_tasks.get(dep_label) {
         Some(dep) => Ok(artifact_prefix(Some(&dep.attributes))),
@@ -644,6 +646,67 @@ fn index_search(config: &TransformConfig<'_>, ctx: &mut RunContext) -> Result<()
     let optimization = Map::from_iter([("index-search", Value::List(paths))]);
     ctx.desc.insert("optimization", Value::Map(optimization));
     Ok(())
+}
+
+#[cfg(test)]
+mod fetch_order_tests {
+    use super::*;
+    use crate::transform::{batch, testing::run_demo_kind};
+
+    fn task(label: &str, prefix: &str, fetch_from: Option<&str>) -> Map {
+        let mut fields = Map::from_iter([
+            ("label", Value::from(label)),
+            (
+                "attributes",
+                Value::Map(Map::from_iter([("artifact_prefix", Value::from(prefix))])),
+            ),
+        ]);
+        if let Some(parent) = fetch_from {
+            fields.insert(
+                "dependencies",
+                Value::Map(Map::from_iter([("demo", Value::from(parent))])),
+            );
+            fields.insert(
+                "fetches",
+                Value::Map(Map::from_iter([("demo", Value::str_list(["x.zip"]))])),
+            );
+        }
+        fields
+    }
+
+    fn fetches_of(task: &TaskDesc) -> String {
+        let fetches = task.fields["worker"].get_path("env.MOZ_FETCHES.task-reference");
+        fetches.map(py_str).unwrap_or_default()
+    }
+
+    #[test]
+    fn tasks_fetch_from_their_kind_with_the_prefixes_they_would_see_in_order() {
+        let sequence = [batch("run:use_fetches", use_fetches)];
+        let mut tasks = vec![task("demo-b", "public/b", Some("demo-a"))];
+        tasks.extend((0..30).map(|n| task(&format!("demo-filler-{n}"), "public/f", None)));
+        tasks.push(task("demo-a", "public/a", None));
+        let out = run_demo_kind(&sequence, tasks).unwrap();
+
+        let b = out
+            .iter()
+            .find(|t| t.get_str("label") == Some("demo-b"))
+            .unwrap();
+        assert!(
+            fetches_of(b).contains("\"public/a/x.zip\""),
+            "{}",
+            fetches_of(b)
+        );
+        assert_eq!(out.len(), 32);
+
+        // Outside the kind's prefix nothing is reordered, so a parent
+        // after its child is not there yet.
+        let tasks = vec![
+            task("other-child", "public/c", Some("other-parent")),
+            task("other-parent", "public/p", None),
+        ];
+        let err = run_demo_kind(&sequence, tasks).unwrap_err().to_string();
+        assert!(err.contains("no tasks with label other-parent"), "{err}");
+    }
 }
 
 #[cfg(test)]
