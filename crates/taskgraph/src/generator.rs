@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -496,9 +496,21 @@ fn load_all_kinds(
     let waves = kind::kind_waves(&kinds, &target_kinds)?;
 
     let load_order: Vec<String> = waves.into_iter().flatten().collect();
-    let loaded = load_kinds_as_ready(&kinds, &load_order, |kind, deps_tasks| {
-        kind::load_tasks(kind, parameters, graph_config, registry, deps_tasks)
-    })?;
+    let loaded = load_kinds_as_ready(
+        &kinds,
+        &load_order,
+        |kind| kind::start_tasks(kind, parameters, graph_config, registry),
+        |kind, started, deps_tasks| {
+            kind::finish_tasks(
+                kind,
+                started,
+                parameters,
+                graph_config,
+                registry,
+                deps_tasks,
+            )
+        },
+    )?;
     let tasks_by_kind: IndexMap<&String, Vec<Arc<Task>>> = load_order.iter().zip(loaded).collect();
 
     let mut tasks = IndexMap::new();
@@ -526,19 +538,26 @@ enum KindOutcome {
 }
 
 /// Loads every kind of `load_order` (which lists each kind after its
-/// dependencies) with `load`, starting each as soon as the kinds it depends
-/// on are loaded rather than a wave at a time: a slow kind holds up only
-/// its own dependents. Each kind sees its dependencies' tasks in load
-/// order, so the result does not depend on timing; nor does the error:
-/// the failure of the kind first in load order, as loading the kinds one
-/// after another would report it.
-fn load_kinds_as_ready<F>(
+/// dependencies) in two stages. `start` runs for every kind at once: the
+/// loader and whatever transforms do not need the tasks of the kinds it
+/// depends on. `finish` runs for a kind once its own start and all the
+/// kinds it depends on are done, and gets their tasks: a slow kind holds
+/// up only its dependents, and only where they need its tasks.
+///
+/// Each kind sees its dependencies' tasks in load order, so the result does
+/// not depend on timing; nor does the error: the failure of the kind
+/// first in load order, as loading the kinds one after another would
+/// report it.
+fn load_kinds_as_ready<S, A, B>(
     kinds: &IndexMap<String, Kind>,
     load_order: &[String],
-    load: F,
+    start: A,
+    finish: B,
 ) -> Result<Vec<Vec<Arc<Task>>>>
 where
-    F: Fn(&Kind, &IndexMap<String, Arc<Task>>) -> Result<Vec<Task>> + Sync,
+    S: Send,
+    A: Fn(&Kind) -> Result<S> + Sync,
+    B: Fn(&Kind, S, &IndexMap<String, Arc<Task>>) -> Result<Vec<Task>> + Sync,
 {
     let position: HashMap<&str, usize> = load_order
         .iter()
@@ -563,9 +582,12 @@ where
 
     let outcomes: Vec<OnceLock<KindOutcome>> =
         (0..load_order.len()).map(|_| OnceLock::new()).collect();
+    let started: Vec<Mutex<Option<Result<S>>>> =
+        (0..load_order.len()).map(|_| Mutex::new(None)).collect();
+    // What each kind still waits for: its dependencies and its own start.
     let waiting: Vec<AtomicUsize> = dependencies
         .iter()
-        .map(|deps| AtomicUsize::new(deps.len()))
+        .map(|deps| AtomicUsize::new(deps.len() + 1))
         .collect();
     let first_failure = AtomicUsize::new(usize::MAX);
     let run = Runner {
@@ -574,15 +596,15 @@ where
         dependencies: &dependencies,
         dependents: &dependents,
         outcomes: &outcomes,
+        started: &started,
         waiting: &waiting,
         first_failure: &first_failure,
-        load: &load,
+        start: &start,
+        finish: &finish,
     };
     rayon::scope(|scope| {
-        for (i, deps) in dependencies.iter().enumerate() {
-            if deps.is_empty() {
-                scope.spawn(move |scope| run.kind(scope, i));
-            }
+        for i in 0..load_order.len() {
+            scope.spawn(move |scope| run.start(scope, i));
         }
     });
 
@@ -602,62 +624,91 @@ where
 }
 
 /// The shared state of [`load_kinds_as_ready`]'s tasks.
-struct Runner<'a, F> {
+struct Runner<'a, S, A, B> {
     kinds: &'a IndexMap<String, Kind>,
     load_order: &'a [String],
     dependencies: &'a [Vec<usize>],
     dependents: &'a [Vec<usize>],
     outcomes: &'a [OnceLock<KindOutcome>],
+    /// What each kind's start left for its finish (None: not started).
+    started: &'a [Mutex<Option<Result<S>>>],
     waiting: &'a [AtomicUsize],
     /// The load-order position of the first kind known to have failed:
     /// kinds after it need not be loaded, kinds before it still are (one
     /// of them may fail too, and would be the one to report).
     first_failure: &'a AtomicUsize,
-    load: &'a F,
+    start: &'a A,
+    finish: &'a B,
 }
 
-impl<F> Clone for Runner<'_, F> {
+impl<S, A, B> Clone for Runner<'_, S, A, B> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<F> Copy for Runner<'_, F> {}
+impl<S, A, B> Copy for Runner<'_, S, A, B> {}
 
-impl<'a, F> Runner<'a, F>
+impl<'a, S, A, B> Runner<'a, S, A, B>
 where
-    F: Fn(&Kind, &IndexMap<String, Arc<Task>>) -> Result<Vec<Task>> + Sync,
+    S: Send,
+    A: Fn(&Kind) -> Result<S> + Sync,
+    B: Fn(&Kind, S, &IndexMap<String, Arc<Task>>) -> Result<Vec<Task>> + Sync,
 {
-    /// Loads kind `i`, whose dependencies are all done, then starts the
-    /// dependents this leaves with nothing to wait for.
-    fn kind<'s>(self, scope: &rayon::Scope<'s>, i: usize)
+    /// Starts kind `i`, then finishes it if nothing else is left to wait
+    /// for.
+    fn start<'s>(self, scope: &rayon::Scope<'s>, i: usize)
     where
         'a: 's,
     {
-        let after_a_failure = self.first_failure.load(Ordering::Acquire) < i;
-        let deps_tasks = if after_a_failure {
+        let started = if self.first_failure.load(Ordering::Acquire) < i {
             None
         } else {
-            self.dependencies_tasks(i)
-        };
-        let outcome = match deps_tasks {
-            None => KindOutcome::Skipped,
-            Some(deps_tasks) => {
-                let kind = &self.kinds[&self.load_order[i]];
-                match (self.load)(kind, &deps_tasks) {
-                    Ok(tasks) => KindOutcome::Loaded(tasks.into_iter().map(Arc::new).collect()),
-                    Err(error) => {
-                        self.first_failure.fetch_min(i, Ordering::AcqRel);
-                        KindOutcome::Failed(error)
-                    }
-                }
+            let started = (self.start)(&self.kinds[&self.load_order[i]]);
+            if started.is_err() {
+                self.first_failure.fetch_min(i, Ordering::AcqRel);
             }
+            Some(started)
+        };
+        *lock(&self.started[i]) = started;
+        if self.waiting[i].fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.finish(scope, i);
+        }
+    }
+
+    /// Finishes kind `i`, whose start and dependencies are all done, then
+    /// finishes the dependents this leaves with nothing to wait for.
+    fn finish<'s>(self, scope: &rayon::Scope<'s>, i: usize)
+    where
+        'a: 's,
+    {
+        let outcome = match lock(&self.started[i]).take() {
+            None => KindOutcome::Skipped,
+            Some(Err(error)) => KindOutcome::Failed(error),
+            Some(Ok(started)) => self.finish_started(i, started),
         };
         let _ = self.outcomes[i].set(outcome);
 
         for &dependent in &self.dependents[i] {
             if self.waiting[dependent].fetch_sub(1, Ordering::AcqRel) == 1 {
-                scope.spawn(move |scope| self.kind(scope, dependent));
+                scope.spawn(move |scope| self.finish(scope, dependent));
+            }
+        }
+    }
+
+    fn finish_started(&self, i: usize, started: S) -> KindOutcome {
+        if self.first_failure.load(Ordering::Acquire) < i {
+            return KindOutcome::Skipped;
+        }
+        let Some(deps_tasks) = self.dependencies_tasks(i) else {
+            return KindOutcome::Skipped;
+        };
+        let kind = &self.kinds[&self.load_order[i]];
+        match (self.finish)(kind, started, &deps_tasks) {
+            Ok(tasks) => KindOutcome::Loaded(tasks.into_iter().map(Arc::new).collect()),
+            Err(error) => {
+                self.first_failure.fetch_min(i, Ordering::AcqRel);
+                KindOutcome::Failed(error)
             }
         }
     }
@@ -676,6 +727,14 @@ where
         }
         Some(out)
     }
+}
+
+/// A lock that a panic elsewhere does not make unusable: what it guards is
+/// only ever replaced whole.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Adds the dependency edges to the full task set.
@@ -890,11 +949,16 @@ mod tests {
     fn kinds_see_their_dependencies_tasks_in_load_order() {
         let (_dir, kinds, order) = diamond();
         let seen = std::sync::Mutex::new(BTreeMap::new());
-        let loaded = load_kinds_as_ready(&kinds, &order, |kind, deps| {
-            let labels: Vec<String> = deps.keys().cloned().collect();
-            seen.lock().unwrap().insert(kind.name.clone(), labels);
-            Ok(vec![Task::new(&kind.name, format!("{}-x", kind.name))])
-        })
+        let loaded = load_kinds_as_ready(
+            &kinds,
+            &order,
+            |_| Ok(()),
+            |kind, (), deps| {
+                let labels: Vec<String> = deps.keys().cloned().collect();
+                seen.lock().unwrap().insert(kind.name.clone(), labels);
+                Ok(vec![Task::new(&kind.name, format!("{}-x", kind.name))])
+            },
+        )
         .unwrap();
 
         assert_eq!(loaded.len(), 4);
@@ -916,17 +980,22 @@ mod tests {
         let started = std::sync::Mutex::new(Vec::new());
         // `b` fails at once; `a`, earlier in load order, fails later, so a
         // scheduler reporting the first failure in time would name `b`.
-        let err = load_kinds_as_ready(&kinds, &order, |kind, _| {
-            started.lock().unwrap().push(kind.name.clone());
-            match kind.name.as_str() {
-                "a" => {
-                    std::thread::sleep(Duration::from_millis(50));
-                    Err(Error::transform("a failed"))
+        let err = load_kinds_as_ready(
+            &kinds,
+            &order,
+            |_| Ok(()),
+            |kind, (), _| {
+                started.lock().unwrap().push(kind.name.clone());
+                match kind.name.as_str() {
+                    "a" => {
+                        std::thread::sleep(Duration::from_millis(50));
+                        Err(Error::transform("a failed"))
+                    }
+                    "b" => Err(Error::transform("b failed")),
+                    _ => Ok(Vec::new()),
                 }
-                "b" => Err(Error::transform("b failed")),
-                _ => Ok(Vec::new()),
-            }
-        })
+            },
+        )
         .unwrap_err();
 
         assert_eq!(order[..2], ["a", "b"]);
@@ -935,6 +1004,50 @@ mod tests {
         assert!(
             !started.iter().any(|k| k == "c" || k == "d"),
             "dependents of failed kinds ran: {started:?}"
+        );
+    }
+
+    #[test]
+    fn kinds_start_before_their_dependencies_finish() {
+        let (_dir, kinds, order) = diamond();
+        // `a` finishes only once `c`, which depends on it, has started; on
+        // two threads that can only happen if starts do not wait. (After
+        // a few seconds `a` gives up, and the test fails instead of
+        // hanging.)
+        let c_started = (std::sync::Mutex::new(false), std::sync::Condvar::new());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let a_saw_c_start = std::sync::atomic::AtomicBool::new(false);
+        let loaded = pool.install(|| {
+            load_kinds_as_ready(
+                &kinds,
+                &order,
+                |kind| {
+                    if kind.name == "c" {
+                        *c_started.0.lock().unwrap() = true;
+                        c_started.1.notify_all();
+                    }
+                    Ok(())
+                },
+                |kind, (), _| {
+                    if kind.name == "a" {
+                        let guard = c_started.0.lock().unwrap();
+                        let (guard, _) = c_started
+                            .1
+                            .wait_timeout_while(guard, Duration::from_secs(5), |started| !*started)
+                            .unwrap();
+                        a_saw_c_start.store(*guard, Ordering::SeqCst);
+                    }
+                    Ok(vec![Task::new(&kind.name, format!("{}-x", kind.name))])
+                },
+            )
+        });
+        assert_eq!(loaded.unwrap().len(), 4);
+        assert!(
+            a_saw_c_start.load(Ordering::SeqCst),
+            "`c` started only after `a` finished"
         );
     }
 

@@ -19,7 +19,9 @@ use crate::params::Parameters;
 use crate::registry::Registry;
 use crate::task::Task;
 use crate::template::merge;
-use crate::transform::{Origin, TaskDesc, TransformConfig};
+use crate::transform::{
+    Origin, Progress, TaskDesc, TransformConfig, TransformRef, run_sequence_from,
+};
 use crate::util::ordered;
 use crate::value::{Map, Value};
 use crate::yaml::{self, Document};
@@ -535,6 +537,45 @@ pub fn load_tasks(
     registry: &Registry,
     kind_dependencies_tasks: &IndexMap<String, Arc<Task>>,
 ) -> Result<Vec<Task>> {
+    let started = start_tasks(kind, params, graph_config, registry)?;
+    finish_tasks(
+        kind,
+        started,
+        params,
+        graph_config,
+        registry,
+        kind_dependencies_tasks,
+    )
+}
+
+/// A kind that has run its loader and the transforms that can run before
+/// the kinds it depends on are loaded.
+pub struct StartedKind {
+    sequence: Vec<TransformRef>,
+    /// The kind config the transforms see.
+    config: Map,
+    progress: Progress,
+}
+
+impl std::fmt::Debug for StartedKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.sequence.iter().map(|t| t.name()).collect();
+        f.debug_struct("StartedKind")
+            .field("sequence", &names)
+            .field("progress", &self.progress)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The first part of [`load_tasks`]: the loader, then the transforms up to
+/// the first that reads the tasks of the kinds this one depends on, which
+/// need not be loaded yet.
+pub fn start_tasks(
+    kind: &Kind,
+    params: &Parameters,
+    graph_config: &GraphConfig,
+    registry: &Registry,
+) -> Result<StartedKind> {
     let context = |e: Error| kind.in_file(e);
 
     let loader_name = match kind.config.get("loader") {
@@ -576,19 +617,62 @@ pub fn load_tasks(
         "transforms",
         Value::str_list(loaded.transforms.iter().cloned()),
     );
+
+    let no_tasks_yet = IndexMap::new();
     let transform_config = TransformConfig::new(
         &kind.name,
         &kind.path,
         &kind.dir,
         &config,
         params,
-        kind_dependencies_tasks,
+        &no_tasks_yet,
         graph_config,
         registry,
-    );
+    )
+    .before_dependencies();
+    let progress =
+        run_sequence_from(&transform_config, &sequence, 0, loaded.tasks).map_err(context)?;
+    Ok(StartedKind {
+        sequence,
+        config,
+        progress,
+    })
+}
 
-    let tasks = crate::transform::run_sequence(&transform_config, &sequence, loaded.tasks)
-        .map_err(context)?;
+/// The rest of [`load_tasks`], once the kinds this one depends on are
+/// loaded: the remaining transforms, then [`Task`]s.
+pub fn finish_tasks(
+    kind: &Kind,
+    started: StartedKind,
+    params: &Parameters,
+    graph_config: &GraphConfig,
+    registry: &Registry,
+    kind_dependencies_tasks: &IndexMap<String, Arc<Task>>,
+) -> Result<Vec<Task>> {
+    let context = |e: Error| kind.in_file(e);
+    let StartedKind {
+        sequence,
+        config,
+        progress,
+    } = started;
+    let tasks = match progress {
+        Progress::Done(tasks) => tasks,
+        Progress::NeedsDependencies { at, tasks } => {
+            let transform_config = TransformConfig::new(
+                &kind.name,
+                &kind.path,
+                &kind.dir,
+                &config,
+                params,
+                kind_dependencies_tasks,
+                graph_config,
+                registry,
+            );
+            // With the dependencies' tasks given, the sequence runs to its end.
+            crate::transform::run_sequence(&transform_config, &sequence[at..], tasks)
+                .map_err(context)?
+        }
+    };
 
     ordered::try_map_owned(tasks, |desc| {
         let location = desc.location(&kind.name);

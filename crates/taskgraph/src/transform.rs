@@ -157,8 +157,10 @@ pub struct TransformConfig<'a> {
     /// it.
     pub config: &'a Map,
     pub params: &'a Parameters,
-    /// Tasks of the kinds this kind depends on directly, in load order.
-    pub kind_dependencies_tasks: &'a IndexMap<String, Arc<Task>>,
+    /// Tasks of the kinds this kind depends on directly, in load order;
+    /// None while those kinds are still loading (see
+    /// [`Transform::reads_kind_dependencies`]).
+    kind_dependencies_tasks: Option<&'a IndexMap<String, Arc<Task>>>,
     pub graph_config: &'a GraphConfig,
     pub registry: &'a Registry,
     pub write_artifacts: bool,
@@ -195,12 +197,35 @@ impl<'a> TransformConfig<'a> {
             dir,
             config,
             params,
-            kind_dependencies_tasks,
+            kind_dependencies_tasks: Some(kind_dependencies_tasks),
             graph_config,
             registry,
             write_artifacts: false,
             repo_configs: OnceLock::new(),
         }
+    }
+
+    /// The same configuration before the kind's dependencies are loaded:
+    /// the transforms that do not read their tasks can already run.
+    pub fn before_dependencies(mut self) -> TransformConfig<'a> {
+        self.kind_dependencies_tasks = None;
+        self
+    }
+
+    /// Tasks of the kinds this kind depends on directly, in load order
+    /// (`config.kind_dependencies_tasks`).
+    ///
+    /// An error while they are still loading: only a transform that says
+    /// it reads them ([`Transform::reads_kind_dependencies`]) is run after
+    /// they are, so this names a transform that does not say so.
+    pub fn kind_dependencies_tasks(&self) -> Result<&'a IndexMap<String, Arc<Task>>> {
+        self.kind_dependencies_tasks.ok_or_else(|| {
+            Error::transform(format!(
+                "internal error: a transform of kind `{}` read the tasks of the kinds it \
+                 depends on without declaring that it reads them, before they were loaded",
+                self.kind
+            ))
+        })
     }
 
     /// The repositories a checkout covers, the current one first
@@ -317,6 +342,32 @@ pub trait Transform: Send + Sync {
     fn task_step(&self) -> Option<TaskStep<'_>> {
         None
     }
+
+    /// Whether the transform reads the tasks of the kinds this kind
+    /// depends on, given the tasks it would get. A kind runs its
+    /// transforms up to the first that does while those kinds still load.
+    fn reads_kind_dependencies(&self, _tasks: &[TaskDesc]) -> bool {
+        false
+    }
+}
+
+/// When a transform reads the tasks of the kind's dependencies.
+#[derive(Clone, Copy, Debug)]
+enum Reads {
+    Never,
+    Always,
+    /// When the predicate holds for the tasks the transform gets.
+    When(fn(&[TaskDesc]) -> bool),
+}
+
+impl Reads {
+    fn holds(self, tasks: &[TaskDesc]) -> bool {
+        match self {
+            Reads::Never => false,
+            Reads::Always => true,
+            Reads::When(predicate) => predicate(tasks),
+        }
+    }
 }
 
 /// A transform of one task at a time.
@@ -342,20 +393,65 @@ pub enum TaskStep<'a> {
 pub fn run_sequence(
     config: &TransformConfig<'_>,
     sequence: &[TransformRef],
-    mut tasks: Vec<TaskDesc>,
+    tasks: Vec<TaskDesc>,
 ) -> Result<Vec<TaskDesc>> {
-    let mut rest = sequence;
-    while !rest.is_empty() {
-        let steps: Vec<TaskStep<'_>> = rest.iter().map_while(|t| t.task_step()).collect();
+    match run_sequence_from(config, sequence, 0, tasks)? {
+        Progress::Done(tasks) => Ok(tasks),
+        Progress::NeedsDependencies { at, .. } => Err(Error::transform(format!(
+            "internal error: transform `{}` of kind `{}` waits for the kinds it depends on, \
+             which were not given",
+            sequence[at].name(),
+            config.kind
+        ))),
+    }
+}
+
+/// How far a transform sequence got.
+#[derive(Debug)]
+pub enum Progress {
+    Done(Vec<TaskDesc>),
+    /// Stopped before transform `at`, which reads the tasks of the kinds
+    /// this kind depends on, because they are not loaded yet.
+    NeedsDependencies {
+        at: usize,
+        tasks: Vec<TaskDesc>,
+    },
+}
+
+/// [`run_sequence`] from transform `start` on. When `config` has no
+/// dependency tasks yet, it stops before the first transform that reads
+/// them.
+pub fn run_sequence_from(
+    config: &TransformConfig<'_>,
+    sequence: &[TransformRef],
+    start: usize,
+    mut tasks: Vec<TaskDesc>,
+) -> Result<Progress> {
+    let waiting = config.kind_dependencies_tasks.is_none();
+    let mut position = start;
+    while position < sequence.len() {
+        let rest = &sequence[position..];
+        let blocked = |t: &TransformRef| waiting && t.reads_kind_dependencies(&tasks);
+        if blocked(&rest[0]) {
+            return Ok(Progress::NeedsDependencies {
+                at: position,
+                tasks,
+            });
+        }
+        let steps: Vec<TaskStep<'_>> = rest
+            .iter()
+            .take_while(|t| !blocked(t))
+            .map_while(|t| t.task_step())
+            .collect();
         if steps.is_empty() {
             tasks = rest[0].apply(config, tasks)?;
-            rest = &rest[1..];
+            position += 1;
         } else {
+            position += steps.len();
             tasks = run_steps(config, &steps, tasks)?;
-            rest = &rest[steps.len()..];
         }
     }
-    Ok(tasks)
+    Ok(Progress::Done(tasks))
 }
 
 /// Tasks handed to one thread at a time: small enough to spread a kind
@@ -454,8 +550,8 @@ type FanOutFn = fn(&TransformConfig<'_>, TaskDesc) -> Result<Vec<TaskDesc>>;
 type BatchFn = fn(&TransformConfig<'_>, Vec<TaskDesc>) -> Result<Vec<TaskDesc>>;
 
 struct PerTask(&'static str, PerTaskFn);
-struct FanOut(&'static str, FanOutFn);
-struct Batch(&'static str, BatchFn);
+struct FanOut(&'static str, FanOutFn, Reads);
+struct Batch(&'static str, BatchFn, Reads);
 
 /// A transform that edits each task in place.
 pub fn per_task(name: &'static str, f: PerTaskFn) -> TransformRef {
@@ -464,12 +560,34 @@ pub fn per_task(name: &'static str, f: PerTaskFn) -> TransformRef {
 
 /// A transform that turns each task into any number of tasks.
 pub fn fan_out(name: &'static str, f: FanOutFn) -> TransformRef {
-    Arc::new(FanOut(name, f))
+    Arc::new(FanOut(name, f, Reads::Never))
+}
+
+/// [`fan_out`] for a transform that reads the tasks of the kind's
+/// dependencies.
+pub fn fan_out_reading_dependencies(name: &'static str, f: FanOutFn) -> TransformRef {
+    Arc::new(FanOut(name, f, Reads::Always))
 }
 
 /// A transform that needs to see all tasks at once.
 pub fn batch(name: &'static str, f: BatchFn) -> TransformRef {
-    Arc::new(Batch(name, f))
+    Arc::new(Batch(name, f, Reads::Never))
+}
+
+/// [`batch`] for a transform that reads the tasks of the kind's
+/// dependencies.
+pub fn batch_reading_dependencies(name: &'static str, f: BatchFn) -> TransformRef {
+    Arc::new(Batch(name, f, Reads::Always))
+}
+
+/// [`batch`] for a transform that reads the tasks of the kind's
+/// dependencies only when `reads` holds for the tasks it gets.
+pub fn batch_reading_dependencies_when(
+    name: &'static str,
+    f: BatchFn,
+    reads: fn(&[TaskDesc]) -> bool,
+) -> TransformRef {
+    Arc::new(Batch(name, f, Reads::When(reads)))
 }
 
 impl Transform for PerTask {
@@ -498,6 +616,10 @@ impl Transform for FanOut {
     fn task_step(&self) -> Option<TaskStep<'_>> {
         Some(TaskStep::Expand(self.1))
     }
+
+    fn reads_kind_dependencies(&self, tasks: &[TaskDesc]) -> bool {
+        self.2.holds(tasks)
+    }
 }
 
 impl Transform for Batch {
@@ -507,6 +629,10 @@ impl Transform for Batch {
 
     fn apply(&self, config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
         (self.1)(config, tasks).map_err(|e| e.in_kind(config.kind))
+    }
+
+    fn reads_kind_dependencies(&self, tasks: &[TaskDesc]) -> bool {
+        self.2.holds(tasks)
     }
 }
 

@@ -19,13 +19,18 @@ use sha2::{Digest, Sha256};
 use crate::digest::{DigestInput, DigestRecord, FileEntry, InputSource};
 use crate::error::{Error, Result};
 use crate::python::py_str;
-use crate::transform::{TaskDesc, TransformConfig, TransformRef, batch, list_entry, map_entry};
+use crate::transform::{
+    TaskDesc, TransformConfig, TransformRef, batch_reading_dependencies, list_entry, map_entry,
+};
 use crate::transforms::run::order_tasks;
 use crate::util::ordered::LeftBefore;
 use crate::value::{Map, Value};
 
 pub fn transforms() -> Vec<TransformRef> {
-    vec![batch("cached_tasks:cache_task", cache_task)]
+    vec![batch_reading_dependencies(
+        "cached_tasks:cache_task",
+        cache_task,
+    )]
 }
 
 /// `<type>/<name>/<digest>` of a `cached_task` attribute.
@@ -52,7 +57,7 @@ pub fn format_task_digest(cached_task: &Value) -> String {
 /// order would have raised.
 pub fn cache_task(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
     let mut upstream: HashMap<String, String> = HashMap::new();
-    for task in config.kind_dependencies_tasks.values() {
+    for task in config.kind_dependencies_tasks()?.values() {
         if let Some(cached) = task.attributes.get("cached_task") {
             upstream.insert(task.label.clone(), format_task_digest(cached));
         }

@@ -16,7 +16,9 @@ use std::sync::LazyLock;
 use crate::error::{Error, Result};
 use crate::python::{json_compact, py_str};
 use crate::schema::{Extra, Schema, dict, opt, req, str_list, str_map};
-use crate::transform::{TaskDesc, TransformConfig, TransformRef, batch, validate};
+use crate::transform::{
+    TaskDesc, TransformConfig, TransformRef, batch_reading_dependencies, validate,
+};
 use crate::transforms::task::task_description_field;
 use crate::util::docker_context::{ContextSpec, context_hash};
 use crate::value::{Map, Value};
@@ -47,12 +49,12 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
 pub fn transforms() -> Vec<TransformRef> {
     vec![
         validate("docker_image:validate", &SCHEMA, Extra::Deny),
-        batch("docker_image:fill_template", fill_template),
+        batch_reading_dependencies("docker_image:fill_template", fill_template),
     ]
 }
 
 fn fill_template(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
-    let packages = available_packages(config);
+    let packages = available_packages(config)?;
     tasks
         .into_iter()
         .map(|mut task| {
@@ -64,13 +66,13 @@ fn fill_template(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<V
 }
 
 /// The names of the `packages` kind's tasks this kind may use.
-fn available_packages(config: &TransformConfig<'_>) -> BTreeSet<String> {
-    config
-        .kind_dependencies_tasks
+fn available_packages(config: &TransformConfig<'_>) -> Result<BTreeSet<String>> {
+    Ok(config
+        .kind_dependencies_tasks()?
         .values()
         .filter(|task| task.kind == "packages")
         .map(|task| task.label.replace("packages-", ""))
-        .collect()
+        .collect())
 }
 
 /// The image entry, as the schema allows it.

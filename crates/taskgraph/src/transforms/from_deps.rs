@@ -18,7 +18,9 @@ use crate::keyed_by::attrmatch;
 use crate::python;
 use crate::schema::{Extra, KeyRule, Schema, dict, one_of_strs, opt, req, str_list, str_map};
 use crate::task::Task;
-use crate::transform::{TaskDesc, TransformConfig, TransformRef, fan_out, map_entry, validate};
+use crate::transform::{
+    TaskDesc, TransformConfig, TransformRef, fan_out_reading_dependencies, map_entry, validate,
+};
 use crate::transforms::run::fetch_entry_schema;
 use crate::util::ordered;
 use crate::value::{Map, Value};
@@ -68,7 +70,7 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
 pub fn transforms() -> Vec<TransformRef> {
     vec![
         validate("from_deps:validate", &SCHEMA, Extra::Allow),
-        fan_out("from_deps:from_deps", from_deps),
+        fan_out_reading_dependencies("from_deps:from_deps", from_deps),
     ]
 }
 
@@ -86,7 +88,7 @@ fn from_deps(config: &TransformConfig<'_>, mut task: TaskDesc) -> Result<Vec<Tas
         return Err(Error::schema("`from-deps` is required").at_field("from-deps"));
     };
     let options = parse_options(config, &spec)?;
-    let candidates = candidates(config, &options.kinds, spec.get("with-attributes"));
+    let candidates = candidates(config, &options.kinds, spec.get("with-attributes"))?;
     let groups = group(&candidates, spec.get("group-by"))?;
 
     // A kind of one task can fan out into hundreds here (one upload task
@@ -159,17 +161,17 @@ fn candidates(
     config: &TransformConfig<'_>,
     kinds: &[String],
     with_attributes: Option<&Value>,
-) -> Vec<Arc<Task>> {
+) -> Result<Vec<Arc<Task>>> {
     let conditions = with_attributes
         .and_then(Value::as_map)
         .filter(|m| !m.is_empty());
-    config
-        .kind_dependencies_tasks
+    Ok(config
+        .kind_dependencies_tasks()?
         .values()
         .filter(|t| kinds.contains(&t.kind))
         .filter(|t| conditions.is_none_or(|c| attrmatch(&t.attributes, c)))
         .cloned()
-        .collect()
+        .collect())
 }
 
 fn group(deps: &[Arc<Task>], group_by: Option<&Value>) -> Result<Vec<Vec<Arc<Task>>>> {
@@ -350,7 +352,7 @@ fn add_fetches(config: &TransformConfig<'_>, task: &mut TaskDesc, fetches: &Map)
         .unwrap_or_default();
 
     let mut added = Vec::new();
-    for (label, dep) in config.kind_dependencies_tasks {
+    for (label, dep) in config.kind_dependencies_tasks()? {
         if !dependency_labels.contains(label) {
             continue;
         }

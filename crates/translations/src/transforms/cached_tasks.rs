@@ -20,7 +20,9 @@ use std::sync::{Arc, LazyLock};
 use taskgraph::digest::{DigestInput, DigestRecord, FileEntry, InputSource};
 use taskgraph::python::{object_type_name, py_str};
 use taskgraph::schema::{Extra, Schema, dict, opt, req, str_list, str_map};
-use taskgraph::transform::{TaskDesc, TransformConfig, TransformRef, batch, per_task, validate};
+use taskgraph::transform::{
+    TaskDesc, TransformConfig, TransformRef, batch_reading_dependencies, per_task, validate,
+};
 use taskgraph::{Error, Map, Registry, Result, Value};
 
 use super::resolve_upload_bucket::resolve_keyed_field;
@@ -46,7 +48,7 @@ pub fn transforms() -> Vec<TransformRef> {
             resolve_resources,
         ),
         per_task("translations.cached_tasks:add_cache", add_cache),
-        batch(
+        batch_reading_dependencies(
             "translations.cached_tasks:cache_task",
             taskgraph::transforms::cached_tasks::cache_task,
         ),

@@ -30,7 +30,7 @@ use taskgraph::params::Parameters;
 use taskgraph::python::{self, object_type_name, py_str};
 use taskgraph::schema::{Extra, Schema, dict, opt, req, str_list, str_map};
 use taskgraph::task::Task;
-use taskgraph::transform::{TaskDesc, TransformConfig, TransformRef, fan_out};
+use taskgraph::transform::{TaskDesc, TransformConfig, TransformRef, fan_out_reading_dependencies};
 use taskgraph::{Error, Map, Registry, Result, Value};
 
 use super::from_datasets::task_fields::{
@@ -98,7 +98,7 @@ pub fn register(registry: &mut Registry) {
 /// The `by_locales` sequence (validation, `cleaning-type` resolution and
 /// the upstream search, in one step).
 pub fn by_locales() -> Vec<TransformRef> {
-    vec![fan_out(
+    vec![fan_out_reading_dependencies(
         "find_upstreams:upstreams_for_locales",
         upstreams_for_locales,
     )]
@@ -106,7 +106,7 @@ pub fn by_locales() -> Vec<TransformRef> {
 
 /// The `mono` sequence (validation and the upstream search, in one step).
 pub fn mono() -> Vec<TransformRef> {
-    vec![fan_out(
+    vec![fan_out_reading_dependencies(
         "find_upstreams:upstreams_for_mono",
         upstreams_for_mono,
     )]
@@ -293,7 +293,7 @@ fn matching_upstreams<'t>(
     upstreams_config: &UpstreamsConfig,
     target_datasets: Option<&Value>,
 ) -> Result<Vec<Upstream<'t>>> {
-    let mut candidates: Vec<&Arc<Task>> = config.kind_dependencies_tasks.values().collect();
+    let mut candidates: Vec<&Arc<Task>> = config.kind_dependencies_tasks()?.values().collect();
     candidates.sort_by(|a, b| a.label.cmp(&b.label));
 
     let mut found = Vec::new();
@@ -386,7 +386,7 @@ fn resolve_cleaning_type(config: &TransformConfig<'_>, task: &mut Map) -> Result
 /// name it, else [`DEFAULT_CLEANING_TYPE`].
 fn cleaning_type(config: &TransformConfig<'_>) -> Result<&'static str> {
     let mut candidates = Vec::new();
-    for upstream in config.kind_dependencies_tasks.values() {
+    for upstream in config.kind_dependencies_tasks()?.values() {
         if !CLEANING_KINDS.contains(&upstream.kind.as_str()) {
             continue;
         }

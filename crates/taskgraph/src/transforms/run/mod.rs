@@ -22,8 +22,8 @@ use crate::registry::{Registry, RunContext, RunUsing};
 use crate::schema::{Extra, KeyRule, Schema, dict, exclusive, opt, req, str_list};
 use crate::task::Task;
 use crate::transform::{
-    TaskDesc, TransformConfig, TransformRef, batch, list_entry, map_entry, per_task, validate,
-    validate_value,
+    TaskDesc, TransformConfig, TransformRef, batch_reading_dependencies_when, list_entry,
+    map_entry, per_task, validate, validate_value,
 };
 use crate::transforms::task::task_description_field;
 use crate::util::ordered::{self, LeftBefore};
@@ -111,7 +111,7 @@ pub fn transforms() -> Vec<TransformRef> {
         ),
         per_task("run:set_implementation", set_implementation),
         per_task("run:set_label", set_label),
-        batch("run:use_fetches", use_fetches),
+        batch_reading_dependencies_when("run:use_fetches", use_fetches, any_task_fetches),
         per_task("run:make_task_description", make_task_description),
     ]
 }
@@ -279,7 +279,7 @@ struct FetchSources {
 }
 
 impl FetchSources {
-    fn collect(config: &TransformConfig<'_>, tasks: &[TaskDesc]) -> FetchSources {
+    fn collect(config: &TransformConfig<'_>, tasks: &[TaskDesc]) -> Result<FetchSources> {
         let mut sources = FetchSources::default();
         if matches!(config.kind, "toolchain" | "fetch") {
             for task in tasks {
@@ -305,12 +305,12 @@ impl FetchSources {
                 }
             }
         }
-        for task in config.kind_dependencies_tasks.values() {
+        for task in config.kind_dependencies_tasks()?.values() {
             if matches!(task.kind.as_str(), "fetch" | "toolchain") {
                 sources.add_dependency(task);
             }
         }
-        sources
+        Ok(sources)
     }
 
     fn add_dependency(&mut self, task: &Task) {
@@ -340,7 +340,13 @@ impl FetchSources {
 /// every task is known before the walk, so here each task looks up what it
 /// would have seen by its position, and the tasks are done in parallel.
 fn use_fetches(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
-    let sources = FetchSources::collect(config, &tasks);
+    // What fetch and toolchain tasks offer is read from the kinds this one
+    // depends on, which a kind without fetches need not wait for.
+    let sources = if any_task_fetches(&tasks) {
+        FetchSources::collect(config, &tasks)?
+    } else {
+        FetchSources::default()
+    };
     let tasks = order_tasks(config.kind, tasks)?;
     let mut prefixes = LeftBefore::default();
     for (position, task) in tasks.iter().enumerate() {
@@ -359,6 +365,13 @@ fn use_fetches(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec
         }
         Ok(task)
     })
+}
+
+/// Whether a task has fetches to resolve.
+fn any_task_fetches(tasks: &[TaskDesc]) -> bool {
+    tasks
+        .iter()
+        .any(|task| task.get("fetches").is_some_and(Value::is_truthy))
 }
 
 fn add_fetches<'p>(
@@ -538,14 +551,11 @@ fn dependency_prefix<'p>(
     if let Some(prefix) = prefixes(dep_label) {
         return Ok(prefix.clone());
     }
-    match config.kind_dependencies_tasks.get(dep_label) {
+    let kind_dependencies_tasks = config.kind_dependencies_tasks()?;
+    match kind_dependencies_tasks.get(dep_label) {
         Some(dep) => Ok(artifact_prefix(Some(&dep.attributes))),
         None => {
-            let available: Vec<&str> = config
-                .kind_dependencies_tasks
-                .keys()
-                .map(String::as_str)
-                .collect();
+            let available: Vec<&str> = kind_dependencies_tasks.keys().map(String::as_str).collect();
             Err(Error::transform(format!(
                 "{name} can't fetch {kind} artifacts because there are no tasks with label {dep_label} in kind \
                  dependencies!\nAvailable tasks:\n - {}",
