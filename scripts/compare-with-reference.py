@@ -20,12 +20,15 @@ compared. Their task ids are random, so each is replaced by `<task LABEL>`
 on both sides and `task.dependencies` sorted again.
 
 Environment: GRAPHGEN_REFERENCE_VENV (default .venv-ref), GRAPHGEN (default
-target/release/graphgen), GRAPHGEN_RUN_TASK_DIR (default our run-task).
+target/release/graphgen), GRAPHGEN_RUN_TASK_DIR (default our run-task;
+its four files are copied into the reference's package where they differ,
+since both tools hash them).
 """
 
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,6 +51,28 @@ def start_index(snapshot, scratch):
         time.sleep(0.05)
     server.kill()
     sys.exit("index-server.py did not start")
+
+
+def use_our_run_task(venv, run_task_dir):
+    """Puts the run-task files graphgen reads into the reference's package.
+
+    Run-task cache names and the contexts of images with
+    `# %include-run-task` hash these files (the contexts with their modes),
+    so both tools must read the same ones, or every such task differs for a reason that is not a difference.
+    """
+    package = subprocess.run(
+        [str(venv / "bin/python"), "-c", "import os, taskgraph; print(os.path.dirname(taskgraph.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    for name in ("run-task", "fetch-content", "hgrc", "robustcheckout.py"):
+        ours = Path(run_task_dir) / name
+        theirs = Path(package) / "run-task" / name
+        same_mode = ours.stat().st_mode == theirs.stat().st_mode
+        if not same_mode or ours.read_bytes() != theirs.read_bytes():
+            print(f"copying {ours} over the reference's {theirs}", file=sys.stderr)
+            shutil.copy2(ours, theirs)
 
 
 def run(command, cwd, env):
@@ -138,6 +163,7 @@ def main():
         env.pop(name, None)
     env.setdefault("GRAPHGEN_RUN_TASK_DIR", str(REPO / "taskcluster/scripts/run-task"))
     env.setdefault("TASKCLUSTER_ROOT_URL", "https://tc.example.com")
+    use_our_run_task(venv, env["GRAPHGEN_RUN_TASK_DIR"])
     kinds = [arg for kind in args.target_kind for arg in ("-k", kind)]
 
     failed = False

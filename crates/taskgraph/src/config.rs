@@ -319,6 +319,12 @@ impl GraphConfig {
         &self.hash_cache
     }
 
+    /// Starts listing the repository's committed files, which resource
+    /// hashes need, beside whatever comes next.
+    pub fn prefetch_tracked_files(&self) {
+        self.hash_cache.prefetch_in_background(self.vcs_root());
+    }
+
     /// Per-generation memory of resolved worker aliases.
     pub fn worker_cache(&self) -> &WorkerCache {
         &self.worker_cache

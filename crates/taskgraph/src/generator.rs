@@ -286,12 +286,9 @@ pub fn generate(
     let project_registry = registry.for_project(&graph_config)?;
     let registry: &Registry = &project_registry;
     // Listing the committed files (for resource hashes) takes a git call
-    // that need not wait for the parameters' own git calls.
-    let (parameters, ()) = rayon::join(
-        || load_parameters(registry, options, &graph_config),
-        || graph_config.hash_cache().prefetch(graph_config.vcs_root()),
-    );
-    let mut parameters = parameters?;
+    // that neither the parameters' own git calls nor the kinds wait for.
+    graph_config.prefetch_tracked_files();
+    let mut parameters = load_parameters(registry, options, &graph_config)?;
     parameters.default_empty_filters();
     parameters.add_reused_tasks(&options.reused_tasks);
     lap("config and parameters", &mut timings);

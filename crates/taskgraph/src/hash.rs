@@ -132,10 +132,24 @@ impl HashCache {
         self.results.lock().ok()?.get(hash).cloned()
     }
 
-    /// Lists the committed files now, so that the first resource hash does
-    /// not wait for git. A failure is kept for whoever needs the list.
-    pub fn prefetch(&self, repo_root: &Path) {
-        let _ = self.tracked_files(repo_root);
+    /// Starts listing the committed files on a thread of its own, so that
+    /// the first resource hash need not wait for git and nothing else waits
+    /// for it at all: most projects' early kinds hash nothing, and many
+    /// projects never do. A resource hash asked for before the list is
+    /// ready waits for it; a failure is kept for whoever needs the list.
+    ///
+    /// An OS thread rather than a pool task, as it spends its time waiting
+    /// for the child process and would otherwise hold a worker idle.
+    pub fn prefetch_in_background(self: &Arc<Self>, repo_root: &Path) {
+        let cache = Arc::clone(self);
+        let repo_root = repo_root.to_path_buf();
+        // The thread runs detached. One that cannot be started leaves the
+        // list to be made when first needed.
+        let _detached = std::thread::Builder::new()
+            .name("git-ls-tree".into())
+            .spawn(move || {
+                let _ = cache.tracked_files(&repo_root);
+            });
     }
 
     /// The committed files, sorted by bytes so that the files under a

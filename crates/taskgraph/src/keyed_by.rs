@@ -276,6 +276,9 @@ pub fn resolve_keyed_by(
 ) -> Result<()> {
     let mut slots = Vec::new();
     collect_slots(item, field, &mut Vec::new(), &mut slots);
+    if slots.is_empty() {
+        return Ok(());
+    }
     let described = format!("`{field}` in `{item_name}`");
 
     for slot in slots {

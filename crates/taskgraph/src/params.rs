@@ -427,16 +427,29 @@ impl Parameters {
         match self.str_or_empty("repository_type") {
             "hg" => {
                 let endpoint = if pretty { "file" } else { "raw-file" };
-                Ok(format!("{repo}/{endpoint}/{rev}/{path}"))
+                Ok([repo, "/", endpoint, "/", rev, "/", path].concat())
             }
             "git" => {
                 let endpoint = if pretty { "blob" } else { "raw" };
-                if let Some(rest) = repo.strip_prefix("https://github.com/") {
-                    let rest = rest.strip_suffix('/').unwrap_or(rest);
-                    Ok(format!("https://github.com/{rest}/{endpoint}/{rev}/{path}"))
+                let slug = if let Some(rest) = repo.strip_prefix("https://github.com/") {
+                    Some(rest.strip_suffix('/').unwrap_or(rest))
                 } else if let Some(rest) = repo.strip_prefix("git@github.com:") {
-                    let rest = rest.strip_suffix(".git").unwrap_or(rest);
-                    Ok(format!("https://github.com/{rest}/{endpoint}/{rev}/{path}"))
+                    Some(rest.strip_suffix(".git").unwrap_or(rest))
+                } else {
+                    None
+                };
+                if let Some(slug) = slug {
+                    let parts = [
+                        "https://github.com/",
+                        slug,
+                        "/",
+                        endpoint,
+                        "/",
+                        rev,
+                        "/",
+                        path,
+                    ];
+                    Ok(parts.concat())
                 } else {
                     Err(Error::params(format!(
                         "Don't know how to determine file URL for non-github repo: {repo}"

@@ -56,6 +56,38 @@ impl Task {
         }
     }
 
+    /// This task with `definition` in place of its task definition and
+    /// `task_id` as its id, everything else copied: the optimizer's copy,
+    /// made without copying the definition it replaces.
+    pub fn with_definition(&self, definition: Map, task_id: String) -> Task {
+        let Task {
+            kind,
+            label,
+            description,
+            attributes,
+            task: _,
+            optimization,
+            dependencies,
+            soft_dependencies,
+            if_dependencies,
+            task_id: _,
+            digest,
+        } = self;
+        Task {
+            kind: kind.clone(),
+            label: label.clone(),
+            description: description.clone(),
+            attributes: attributes.clone(),
+            task: definition,
+            optimization: optimization.clone(),
+            dependencies: dependencies.clone(),
+            soft_dependencies: soft_dependencies.clone(),
+            if_dependencies: if_dependencies.clone(),
+            task_id: Some(task_id),
+            digest: digest.clone(),
+        }
+    }
+
     /// Builds a task from the description the last transform produced,
     /// as the reference's `Task(...)` call does (and forcing the `kind`
     /// attribute to the kind's name).

@@ -670,11 +670,12 @@ impl Transform for ValidateSchema {
 
 /// Validates a value against a schema; the error starts with `what` and its
 /// field is prefixed with `field_prefix` (the value's place in the task).
+/// (`what` is only formatted for an error: `format_args!` is enough.)
 pub fn validate_value(
     schema: &Schema,
     value: &Value,
     extra: Extra,
-    what: &str,
+    what: impl fmt::Display,
     field_prefix: &str,
 ) -> Result<()> {
     schema
@@ -687,7 +688,7 @@ pub fn validate_map(
     schema: &Schema,
     map: &Map,
     extra: Extra,
-    what: &str,
+    what: impl fmt::Display,
     field_prefix: &str,
 ) -> Result<()> {
     schema
@@ -695,7 +696,7 @@ pub fn validate_map(
         .map_err(|e| prefixed_schema_error(e, what, field_prefix))
 }
 
-fn prefixed_schema_error(e: Error, what: &str, field_prefix: &str) -> Error {
+fn prefixed_schema_error(e: Error, what: impl fmt::Display, field_prefix: &str) -> Error {
     let inner = e.location().field.clone();
     let err = Error::schema(format!("{what}: {}", e.kind()));
     match (inner, field_prefix) {

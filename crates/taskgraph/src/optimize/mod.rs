@@ -33,7 +33,10 @@ use crate::graph::Graph;
 use crate::params::Parameters;
 use crate::python::py_str;
 use crate::task::Task;
-use crate::util::parameterization::{References, resolve_task_references, resolve_timestamps};
+use crate::util::ordered;
+use crate::util::parameterization::{
+    References, resolve_definition_references, resolve_timestamps,
+};
 use crate::util::time::parse_json_time;
 use crate::value::{Map, Value};
 
@@ -708,12 +711,15 @@ fn subgraph(
     }
 
     let omitted = |label: &str| removed.contains(label) || replaced.contains(label);
-    let mut tasks: IndexMap<String, Arc<Task>> = IndexMap::new();
-    for (label, task) in &target.tasks {
-        if omitted(label) {
-            continue;
-        }
-        let task_id = label_to_taskid[label.as_str()].clone();
+    let kept: Vec<(&String, &Arc<Task>)> = target
+        .tasks
+        .iter()
+        .filter(|(label, _)| !omitted(label))
+        .collect();
+    // Each task's references resolve on their own, so the tasks are
+    // spread over the cores; the first error in label order is reported.
+    let resolved = ordered::try_map(&kept, |&(label, task)| {
+        let task_id = &label_to_taskid[label.as_str()];
         let mut named = Map::default();
         for (name, dep) in target.graph.dependencies(label) {
             named.insert(name, Value::from(label_to_taskid[dep].as_str()));
@@ -726,17 +732,14 @@ fn subgraph(
 
         let refs = References {
             label,
-            task_id: &task_id,
+            task_id,
             decision_task_id: inputs.decision_task_id,
             dependencies: &named,
             root_url: inputs.root_url,
             proxy_url: inputs.proxy_url,
         };
-        let resolved = resolve_task_references(&Value::Map(task.task.clone()), &refs)
+        let mut definition = resolve_definition_references(&task.task, &refs)
             .map_err(|e| e.in_task(label).at_field("task"))?;
-        let Value::Map(mut definition) = resolved else {
-            unreachable!("a mapping resolves to a mapping");
-        };
         let mut ids: Vec<String> = named.values().map(py_str).collect();
         ids.sort();
         let dependencies = definition
@@ -745,12 +748,12 @@ fn subgraph(
         if let Value::List(list) = dependencies {
             list.extend(ids.into_iter().map(Value::from));
         }
-
-        let mut kept = (**task).clone();
-        kept.task = definition;
-        kept.task_id = Some(task_id.clone());
-        tasks.insert(task_id, Arc::new(kept));
-    }
+        Ok((
+            task_id.clone(),
+            Arc::new(task.with_definition(definition, task_id.clone())),
+        ))
+    })?;
+    let tasks: IndexMap<String, Arc<Task>> = resolved.into_iter().collect();
 
     let mut edges: BTreeSet<(String, String, String)> = BTreeSet::new();
     for (left, right, name) in target.graph.edges() {

@@ -338,6 +338,22 @@ impl<'v, S: Sink> Emitter<'v, S> {
 
         self.sink.buf().push('{');
         self.depth += 1;
+        if entries.len() < PARALLEL_ENTRIES {
+            // A small object (the fields of one task) is written in place.
+            for (offset, &index) in order.iter().enumerate() {
+                self.separator(offset == 0);
+                let out = self.sink.buf();
+                write_json_str(out, entries[index].0);
+                out.push_str(colon);
+                self.node(&entries[index].1)?;
+                self.sink.checkpoint()?;
+            }
+            self.depth -= 1;
+            self.newline();
+            self.sink.buf().push('}');
+            return Ok(());
+        }
+
         // A big object (the tasks of a graph) is rendered a batch of
         // entries at a time, each entry on whichever core is free, and the
         // texts are written in order.

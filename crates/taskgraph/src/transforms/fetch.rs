@@ -103,7 +103,7 @@ fn build_fetch(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<Fetc
         &builder.schema,
         &Value::Map(fetch.clone()),
         Extra::Deny,
-        &format!("invalid `fetch` of type `{fetch_type}`"),
+        format_args!("invalid `fetch` of type `{fetch_type}`"),
         "fetch",
     )?;
     let name = task.get("name").map(py_str).unwrap_or_default();

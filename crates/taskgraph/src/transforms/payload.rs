@@ -496,17 +496,24 @@ fn docker_caches(
         if skip_untrusted && cache.get("skip-untrusted").is_some_and(Value::is_truthy) {
             continue;
         }
-        let name = format!(
-            "{trust_domain}-level-{level}-{}-{suffix}",
-            py_str(entry_key(cache, "name", "worker.caches")?)
-        );
+        let cache_name = py_str(entry_key(cache, "name", "worker.caches")?);
+        let name = [
+            trust_domain,
+            "-level-",
+            level,
+            "-",
+            &cache_name,
+            "-",
+            &suffix,
+        ]
+        .concat();
         caches.insert(
             name.clone(),
             entry_key(cache, "mount-point", "worker.caches")?.clone(),
         );
         let scope = Map::from_iter([(
             "task-reference",
-            Value::from(format!("docker-worker:cache:{name}")),
+            Value::from(["docker-worker:cache:", &name].concat()),
         )]);
         scopes.push(Value::Map(scope));
     }

@@ -248,7 +248,7 @@ fn validate(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         &builder.schema,
         task.get("worker").unwrap_or(&no_worker),
         Extra::Deny,
-        &format!("invalid `worker` for {implementation}"),
+        format_args!("invalid `worker` for {implementation}"),
         "worker",
     )
 }
@@ -278,11 +278,16 @@ fn process_treeherder_metadata(config: &TransformConfig<'_>, task: &mut TaskDesc
         map_entry(extra_map, "treeherder").extend(th);
 
         let (project, suffix) = treeherder_project(config);
-        let route = format!(
-            "tc-treeherder.v2.{project}{suffix}.{}.{}",
+        let route = [
+            "tc-treeherder.v2.",
+            &project,
+            suffix,
+            ".",
             config.params.str_or_empty("head_rev"),
-            config.params.str_or_empty("pushlog_id")
-        );
+            ".",
+            config.params.str_or_empty("pushlog_id"),
+        ]
+        .concat();
         routes
             .as_list_mut()
             .ok_or_else(|| Error::schema("`routes` must be a list"))?
@@ -469,7 +474,7 @@ fn build_task(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
         workers::provisioner_and_worker_type(graph_config, &worker_type, &level)?;
     task.fields.insert(
         "worker-type",
-        Value::from(format!("{provisioner}/{worker_type}")),
+        Value::from([provisioner.as_ref(), "/", worker_type.as_ref()].concat()),
     );
     let project = params.str_or_empty("project").to_owned();
 
@@ -793,11 +798,13 @@ fn check_task_dependencies(config: &TransformConfig<'_>, task: &mut TaskDesc) ->
 /// Caches named `checkouts*` or `tooltool-cache*` belong to run-task, and
 /// their names must carry the run-task hash.
 fn check_run_task_caches(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
-    let prefix = format!(
-        "{}-level-{}-",
+    let prefix = [
         config.graph_config.trust_domain(),
-        config.params.level()
-    );
+        "-level-",
+        config.params.level(),
+        "-",
+    ]
+    .concat();
     let payload = task.get("task").and_then(|t| t.get("payload"));
     let Some(cache) = payload.and_then(|p| p.get("cache")) else {
         return Ok(());

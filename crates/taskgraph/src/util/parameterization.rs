@@ -35,10 +35,7 @@ fn walk(
             .collect::<Result<_>>()
             .map(Value::List),
         Value::Map(map) => {
-            if map.len() == 1
-                && let Some((key, inner)) = map.first()
-                && keys.contains(&key)
-            {
+            if let Some((key, inner)) = placeholder(map, keys) {
                 return match inner {
                     Value::Map(inner) => {
                         let mut out = Map::with_capacity(inner.len());
@@ -50,14 +47,26 @@ fn walk(
                     other => resolve(key, &crate::python::py_str(other)).map(Value::from),
                 };
             }
-            let mut out = Map::with_capacity(map.len());
-            for (k, v) in map {
-                out.insert(k, walk(v, keys, resolve)?);
-            }
-            Ok(Value::Map(out))
+            walk_entries(map, keys, resolve).map(Value::Map)
         }
         other => Ok(other.clone()),
     }
+}
+
+/// `map` as a placeholder: its one key, when that is one of `keys`, and
+/// the key's value.
+fn placeholder<'m>(map: &'m Map, keys: &[&str]) -> Option<(&'m str, &'m Value)> {
+    let (key, inner) = map.first()?;
+    (map.len() == 1 && keys.contains(&key)).then_some((key, inner))
+}
+
+/// `map` with its values walked: same keys, same order.
+fn walk_entries(
+    map: &Map,
+    keys: &[&str],
+    resolve: &mut dyn FnMut(&str, &str) -> Result<String>,
+) -> Result<Map> {
+    map.try_map_values(|_, v| walk(v, keys, resolve))
 }
 
 /// Every `{relative-datestamp: ...}` in `value` as an absolute time from
@@ -82,19 +91,35 @@ pub struct References<'a> {
     pub proxy_url: Option<&'a str>,
 }
 
-/// Resolves the task and artifact references of a task definition.
+const REFERENCE_KEYS: [&str; 2] = ["task-reference", "artifact-reference"];
+
+fn reference(key: &str, text: &str, refs: &References<'_>) -> Result<String> {
+    if key == "task-reference" {
+        task_reference(text, refs)
+    } else {
+        artifact_reference(text, refs)
+    }
+}
+
+/// Resolves the task and artifact references in `value`.
 pub fn resolve_task_references(value: &Value, refs: &References<'_>) -> Result<Value> {
-    walk(
-        value,
-        &["task-reference", "artifact-reference"],
-        &mut |key, text| {
-            if key == "task-reference" {
-                task_reference(text, refs)
-            } else {
-                artifact_reference(text, refs)
-            }
-        },
-    )
+    walk(value, &REFERENCE_KEYS, &mut |key, text| {
+        reference(key, text, refs)
+    })
+}
+
+/// Resolves the task and artifact references of a task definition, a
+/// mapping that stays one: a definition that is itself a placeholder is
+/// refused.
+pub fn resolve_definition_references(definition: &Map, refs: &References<'_>) -> Result<Map> {
+    if let Some((key, _)) = placeholder(definition, &REFERENCE_KEYS) {
+        return Err(Error::transform(format!(
+            "a task definition must be a mapping of fields, not a `{key}` placeholder"
+        )));
+    }
+    walk_entries(definition, &REFERENCE_KEYS, &mut |key, text| {
+        reference(key, text, refs)
+    })
 }
 
 fn dependency_id<'a>(refs: &References<'a>, name: &str) -> Result<&'a str> {
@@ -192,6 +217,29 @@ mod tests {
             root_url: Some("https://tc.example.com"),
             proxy_url: None,
         }
+    }
+
+    #[test]
+    fn a_definition_resolves_like_a_value_and_refuses_to_be_a_placeholder() {
+        let deps = Map::from_iter([("image", Value::from("IMG"))]);
+        let def = value("{image: {task-reference: '<image>'}, plain: 1}");
+        let Value::Map(map) = &def else {
+            unreachable!()
+        };
+        let resolved = resolve_definition_references(map, &refs(&deps)).unwrap();
+        assert_eq!(
+            Value::Map(resolved),
+            resolve_task_references(&def, &refs(&deps)).unwrap()
+        );
+
+        let Value::Map(placeholder) = value("{task-reference: '<image>'}") else {
+            unreachable!()
+        };
+        let error = resolve_definition_references(&placeholder, &refs(&deps)).unwrap_err();
+        assert!(
+            error.to_string().contains("`task-reference` placeholder"),
+            "{error}"
+        );
     }
 
     #[test]

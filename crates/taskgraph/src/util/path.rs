@@ -29,8 +29,8 @@ pub fn normpath(path: &str) -> String {
         }
     }
 
-    let joined = parts.join("/");
-    let result = format!("{}{}", "/".repeat(leading), joined);
+    let mut result = "/".repeat(leading);
+    result.push_str(&parts.join("/"));
     if result.is_empty() {
         ".".to_owned()
     } else {
@@ -43,9 +43,9 @@ pub fn join(base: &str, path: &str) -> String {
     if path.starts_with('/') || base.is_empty() {
         path.to_owned()
     } else if base.ends_with('/') {
-        format!("{base}{path}")
+        [base, path].concat()
     } else {
-        format!("{base}/{path}")
+        [base, "/", path].concat()
     }
 }
 

@@ -7,10 +7,16 @@
 //! task. For maps that small a hash table costs more than it saves: an
 //! allocation of its own, a hash of every key on every lookup, and
 //! rehashing as the map grows. So the entries live in one vector, in
-//! insertion order, and lookups compare keys directly; only once a map
-//! passes [`INDEX_AT`] entries does it get a hash index of positions, so
-//! that large maps (thousands of dependencies, `existing_tasks`) keep
+//! insertion order, and lookups scan it; only once a map passes
+//! [`INDEX_AT`] entries does it get a hash index of positions, so that
+//! large maps (thousands of dependencies, `existing_tasks`) keep
 //! constant-time lookups.
+//!
+//! The scan compares a word per entry, not a string: each entry keeps a
+//! tag made of its key's length and first seven bytes, so a key that
+//! differs in either is passed over without decoding it or calling
+//! `memcmp`, and keys of up to seven bytes (most of them) are equal
+//! exactly when their tags are.
 //!
 //! The API follows the parts of `indexmap::IndexMap` this crate uses.
 //! Equality ignores order, as Python's does.
@@ -28,7 +34,7 @@ use super::Value;
 pub type Key = CompactString;
 
 /// Maps with more entries than this get a hash index.
-pub const INDEX_AT: usize = 12;
+pub const INDEX_AT: usize = 24;
 
 /// Room for this many entries on a map's first insertion.
 const FIRST_CAPACITY: usize = 8;
@@ -36,9 +42,64 @@ const FIRST_CAPACITY: usize = 8;
 /// An insertion-ordered map from strings to [`Value`]s.
 #[derive(Clone, Default)]
 pub struct Map {
-    entries: Vec<(Key, Value)>,
+    entries: Vec<Slot>,
     /// Positions in `entries` by key, for large maps only.
     index: Option<Box<HashTable<usize>>>,
+}
+
+/// One entry, with the tag its lookups compare first.
+#[derive(Clone, Debug)]
+struct Slot {
+    tag: u64,
+    key: Key,
+    value: Value,
+}
+
+impl Slot {
+    fn new(key: Key, value: Value) -> Slot {
+        Slot {
+            tag: key_tag(&key),
+            key,
+            value,
+        }
+    }
+
+    fn pair(&self) -> (&str, &Value) {
+        (&self.key, &self.value)
+    }
+
+    fn pair_mut(&mut self) -> (&str, &mut Value) {
+        (&self.key, &mut self.value)
+    }
+
+    fn into_pair(self) -> (Key, Value) {
+        (self.key, self.value)
+    }
+
+    /// Whether this entry's key is `key`, whose tag is `tag`.
+    fn has_key(&self, key: &str, tag: u64) -> bool {
+        // Equal tags mean equal lengths (below 255) and equal first seven
+        // bytes; only the rest is left to compare.
+        self.tag == tag
+            && (key.len() <= TAG_BYTES
+                || self.key.as_bytes()[TAG_BYTES..] == key.as_bytes()[TAG_BYTES..])
+    }
+}
+
+/// How many leading key bytes a tag holds.
+const TAG_BYTES: usize = 7;
+
+/// A key's length (up to 255) in the top byte, its first seven bytes below.
+fn key_tag(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    let head = match bytes.first_chunk::<8>() {
+        Some(word) => u64::from_le_bytes(*word) & 0x00ff_ffff_ffff_ffff,
+        None => bytes
+            .iter()
+            .enumerate()
+            .fold(0, |word, (i, &byte)| word | u64::from(byte) << (8 * i)),
+    };
+    head | (bytes.len().min(255) as u64) << 56
 }
 
 /// The hash of keys in the index. A fixed seed: nothing here needs
@@ -71,9 +132,12 @@ impl Map {
     /// The position of `key`.
     pub fn get_index_of(&self, key: &str) -> Option<usize> {
         match &self.index {
-            None => self.entries.iter().position(|(k, _)| k == key),
+            None => {
+                let tag = key_tag(key);
+                self.entries.iter().position(|slot| slot.has_key(key, tag))
+            }
             Some(index) => index
-                .find(hash_key(key), |&position| self.entries[position].0 == key)
+                .find(hash_key(key), |&position| self.entries[position].key == key)
                 .copied(),
         }
     }
@@ -83,21 +147,21 @@ impl Map {
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.get_index_of(key).map(|i| &self.entries[i].1)
+        self.get_index_of(key).map(|i| &self.entries[i].value)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.get_index_of(key).map(|i| &mut self.entries[i].1)
+        self.get_index_of(key).map(|i| &mut self.entries[i].value)
     }
 
     pub fn get_key_value(&self, key: &str) -> Option<(&str, &Value)> {
         self.get_index_of(key)
-            .map(|i| (self.entries[i].0.as_str(), &self.entries[i].1))
+            .map(|i| (self.entries[i].key.as_str(), &self.entries[i].value))
     }
 
     /// The entry at `position` in insertion order.
     pub fn get_index(&self, position: usize) -> Option<(&str, &Value)> {
-        self.entries.get(position).map(|(k, v)| (k.as_str(), v))
+        self.entries.get(position).map(Slot::pair)
     }
 
     pub fn first(&self) -> Option<(&str, &Value)> {
@@ -105,7 +169,7 @@ impl Map {
     }
 
     pub fn last(&self) -> Option<(&str, &Value)> {
-        self.entries.last().map(|(k, v)| (k.as_str(), v))
+        self.entries.last().map(Slot::pair)
     }
 
     /// Sets `key` to `value`. A key already present keeps its place and
@@ -113,7 +177,7 @@ impl Map {
     pub fn insert(&mut self, key: impl Into<Key>, value: Value) -> Option<Value> {
         let key = key.into();
         match self.get_index_of(&key) {
-            Some(position) => Some(std::mem::replace(&mut self.entries[position].1, value)),
+            Some(position) => Some(std::mem::replace(&mut self.entries[position].value, value)),
             None => {
                 self.push(key, value);
                 None
@@ -133,9 +197,9 @@ impl Map {
         }
         if let Some(index) = &mut self.index {
             let entries = &self.entries;
-            index.insert_unique(hash_key(&key), position, |&p| hash_key(&entries[p].0));
+            index.insert_unique(hash_key(&key), position, |&p| hash_key(&entries[p].key));
         }
-        self.entries.push((key, value));
+        self.entries.push(Slot::new(key, value));
         if self.index.is_none() && self.entries.len() > INDEX_AT {
             self.rebuild_index();
         }
@@ -145,7 +209,7 @@ impl Map {
     /// Removes `key`, keeping the order of the others (like `del d[key]`).
     pub fn shift_remove(&mut self, key: &str) -> Option<Value> {
         let position = self.get_index_of(key)?;
-        let (_, value) = self.entries.remove(position);
+        let value = self.entries.remove(position).value;
         if self.entries.len() <= INDEX_AT {
             self.index = None;
         } else if let Some(index) = &mut self.index {
@@ -168,7 +232,8 @@ impl Map {
     /// Keeps the entries `keep` accepts.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Value) -> bool) {
         let before = self.entries.len();
-        self.entries.retain_mut(|(k, v)| keep(k, v));
+        self.entries
+            .retain_mut(|slot| keep(&slot.key, &mut slot.value));
         if self.index.is_some() && self.entries.len() != before {
             self.rebuild_index();
         }
@@ -181,7 +246,7 @@ impl Map {
 
     /// Sorts entries by key (code point order).
     pub fn sort_keys(&mut self) {
-        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+        self.entries.sort_by(|a, b| a.key.cmp(&b.key));
         if self.index.is_some() {
             self.rebuild_index();
         }
@@ -193,7 +258,7 @@ impl Map {
         mut compare: impl FnMut(&str, &Value, &str, &Value) -> std::cmp::Ordering,
     ) {
         self.entries
-            .sort_by(|a, b| compare(a.0.as_str(), &a.1, b.0.as_str(), &b.1));
+            .sort_by(|a, b| compare(&a.key, &a.value, &b.key, &b.value));
         if self.index.is_some() {
             self.rebuild_index();
         }
@@ -205,11 +270,35 @@ impl Map {
             return;
         }
         let mut index = HashTable::with_capacity(self.entries.len());
-        for (position, (key, _)) in self.entries.iter().enumerate() {
+        for (position, slot) in self.entries.iter().enumerate() {
             let entries = &self.entries;
-            index.insert_unique(hash_key(key), position, |&p| hash_key(&entries[p].0));
+            index.insert_unique(hash_key(&slot.key), position, |&p| {
+                hash_key(&entries[p].key)
+            });
         }
         self.index = Some(Box::new(index));
+    }
+
+    /// A map with the same keys in the same order, each value replaced by
+    /// what `f` makes of it. Cheaper than collecting new pairs: the keys
+    /// are known to be distinct, so nothing is looked up, and a large
+    /// map's index is copied rather than rebuilt.
+    pub fn try_map_values<E>(
+        &self,
+        mut f: impl FnMut(&str, &Value) -> Result<Value, E>,
+    ) -> Result<Map, E> {
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for slot in &self.entries {
+            entries.push(Slot {
+                tag: slot.tag,
+                key: slot.key.clone(),
+                value: f(&slot.key, &slot.value)?,
+            });
+        }
+        Ok(Map {
+            entries,
+            index: self.index.clone(),
+        })
     }
 
     /// The entry for `key`, to read, insert or update in place.
@@ -233,25 +322,25 @@ impl Map {
     }
 
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
-        self.entries.iter().map(|(k, _)| k.as_str())
+        self.entries.iter().map(|slot| slot.key.as_str())
     }
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
-        self.entries.iter().map(|(_, v)| v)
+        self.entries.iter().map(|slot| &slot.value)
     }
 
     pub fn into_keys(self) -> impl DoubleEndedIterator<Item = Key> + ExactSizeIterator {
-        self.entries.into_iter().map(|(k, _)| k)
+        self.entries.into_iter().map(|slot| slot.key)
     }
 
     pub fn into_values(self) -> impl DoubleEndedIterator<Item = Value> + ExactSizeIterator {
-        self.entries.into_iter().map(|(_, v)| v)
+        self.entries.into_iter().map(|slot| slot.value)
     }
 
     pub fn values_mut(
         &mut self,
     ) -> impl DoubleEndedIterator<Item = &mut Value> + ExactSizeIterator {
-        self.entries.iter_mut().map(|(_, v)| v)
+        self.entries.iter_mut().map(|slot| &mut slot.value)
     }
 }
 
@@ -279,7 +368,7 @@ pub struct VacantEntry<'a> {
 impl<'a> Entry<'a> {
     pub fn key(&self) -> &str {
         match self {
-            Entry::Occupied(entry) => &entry.map.entries[entry.position].0,
+            Entry::Occupied(entry) => &entry.map.entries[entry.position].key,
             Entry::Vacant(entry) => &entry.key,
         }
     }
@@ -309,15 +398,15 @@ impl<'a> Entry<'a> {
 
 impl<'a> OccupiedEntry<'a> {
     pub fn get(&self) -> &Value {
-        &self.map.entries[self.position].1
+        &self.map.entries[self.position].value
     }
 
     pub fn get_mut(&mut self) -> &mut Value {
-        &mut self.map.entries[self.position].1
+        &mut self.map.entries[self.position].value
     }
 
     pub fn into_mut(self) -> &'a mut Value {
-        &mut self.map.entries[self.position].1
+        &mut self.map.entries[self.position].value
     }
 
     pub fn insert(&mut self, value: Value) -> Value {
@@ -328,19 +417,19 @@ impl<'a> OccupiedEntry<'a> {
 impl<'a> VacantEntry<'a> {
     pub fn insert(self, value: Value) -> &'a mut Value {
         let position = self.map.push(self.key, value);
-        &mut self.map.entries[position].1
+        &mut self.map.entries[position].value
     }
 }
 
 /// Entries in insertion order.
 #[derive(Debug, Clone)]
-pub struct Iter<'a>(std::slice::Iter<'a, (Key, Value)>);
+pub struct Iter<'a>(std::slice::Iter<'a, Slot>);
 
 impl<'a> Iterator for Iter<'a> {
     type Item = (&'a str, &'a Value);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(k, v)| (k.as_str(), v))
+        self.0.next().map(Slot::pair)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -350,7 +439,7 @@ impl<'a> Iterator for Iter<'a> {
 
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.0.next_back().map(|(k, v)| (k.as_str(), v))
+        self.0.next_back().map(Slot::pair)
     }
 }
 
@@ -358,13 +447,13 @@ impl ExactSizeIterator for Iter<'_> {}
 
 /// Entries in insertion order, values mutable.
 #[derive(Debug)]
-pub struct IterMut<'a>(std::slice::IterMut<'a, (Key, Value)>);
+pub struct IterMut<'a>(std::slice::IterMut<'a, Slot>);
 
 impl<'a> Iterator for IterMut<'a> {
     type Item = (&'a str, &'a mut Value);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(k, v)| (k.as_str(), v))
+        self.0.next().map(Slot::pair_mut)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -374,7 +463,7 @@ impl<'a> Iterator for IterMut<'a> {
 
 impl DoubleEndedIterator for IterMut<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.0.next_back().map(|(k, v)| (k.as_str(), v))
+        self.0.next_back().map(Slot::pair_mut)
     }
 }
 
@@ -382,13 +471,13 @@ impl ExactSizeIterator for IterMut<'_> {}
 
 /// Entries in insertion order, by value.
 #[derive(Debug)]
-pub struct IntoIter(std::vec::IntoIter<(Key, Value)>);
+pub struct IntoIter(std::vec::IntoIter<Slot>);
 
 impl Iterator for IntoIter {
     type Item = (Key, Value);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next()
+        self.0.next().map(Slot::into_pair)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -398,7 +487,7 @@ impl Iterator for IntoIter {
 
 impl DoubleEndedIterator for IntoIter {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.0.next_back()
+        self.0.next_back().map(Slot::into_pair)
     }
 }
 
@@ -542,6 +631,42 @@ mod tests {
     }
 
     #[test]
+    fn keys_sharing_length_and_first_bytes_are_told_apart() {
+        // Same tag (length and first seven bytes), different tails; and
+        // short keys that differ only in length or in one byte.
+        let keys = [
+            "dependencies-a",
+            "dependencies-b",
+            "dependencies",
+            "dep",
+            "dep0",
+            "dep1",
+            "",
+            "\u{e9}t\u{e9}",
+            "12345678",
+            "12345679",
+        ];
+        let mut map: Map = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, Value::Int(i as i64)))
+            .collect();
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(map.get_index_of(key), Some(i), "{key:?}");
+        }
+        for absent in ["dependencies-c", "depe", "de", "1234567", "123456789"] {
+            assert_eq!(map.get(absent), None, "{absent:?}");
+        }
+        // Past 255 bytes lengths no longer fit the tag; the rest still
+        // decides.
+        let long_a = "x".repeat(300);
+        let long_b = format!("{}y", "x".repeat(299));
+        map.insert(long_a.as_str(), Value::Null);
+        assert_eq!(map.get(&long_b), None);
+        assert_eq!(map.get(&long_a), Some(&Value::Null));
+    }
+
+    #[test]
     fn insert_keeps_the_first_place_and_returns_the_old_value() {
         let mut map = numbered(3);
         assert_eq!(map.insert("key-0", Value::from("new")), Some(Value::Int(0)));
@@ -564,6 +689,27 @@ mod tests {
             "growing past the threshold builds the index"
         );
         assert_eq!(map.get_index_of("counter"), Some(INDEX_AT + 1));
+    }
+
+    #[test]
+    fn mapped_values_keep_keys_order_and_lookups() {
+        for n in [3, INDEX_AT + 5] {
+            let map = numbered(n);
+            let doubled = map
+                .try_map_values(|_, v| Ok::<_, ()>(Value::Int(v.as_int().unwrap() * 2)))
+                .unwrap();
+            assert!(doubled.keys().eq(map.keys()));
+            assert_eq!(doubled.get("key-2"), Some(&Value::Int(4)));
+            assert_eq!(doubled.get("absent"), None);
+            let failed = map.try_map_values(|k, v| {
+                if k == "key-1" {
+                    Err(k.to_owned())
+                } else {
+                    Ok(v.clone())
+                }
+            });
+            assert_eq!(failed.unwrap_err(), "key-1");
+        }
     }
 
     #[test]

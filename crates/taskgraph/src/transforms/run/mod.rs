@@ -23,7 +23,7 @@ use crate::schema::{Extra, KeyRule, Schema, dict, exclusive, opt, req, str_list}
 use crate::task::Task;
 use crate::transform::{
     TaskDesc, TransformConfig, TransformRef, batch_reading_dependencies_when, list_entry,
-    map_entry, per_task, validate, validate_value,
+    map_entry, per_task, validate, validate_map,
 };
 use crate::transforms::task::task_description_field;
 use crate::util::ordered::{self, LeftBefore};
@@ -207,7 +207,7 @@ pub fn set_label(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()
             .fields
             .get("name")
             .ok_or_else(|| Error::transform("task has neither a name nor a label"))?;
-        let label = format!("{}-{}", config.kind, py_str(name));
+        let label = [config.kind, "-", &py_str(name)].concat();
         task.fields.insert("label", Value::from(label));
     }
     if task.fields.get("name").is_some_and(Value::is_truthy) {
@@ -625,12 +625,11 @@ pub fn configure_for_run(
         ctx.run.entry(key).or_insert_with(|| value.clone());
     }
     if let Some(schema) = &run_using.schema {
-        let what = format!("invalid `run` for using `{using}` on {implementation}");
-        validate_value(
+        validate_map(
             schema,
-            &Value::Map(ctx.run.clone()),
+            &ctx.run,
             Extra::Deny,
-            &what,
+            format_args!("invalid `run` for using `{using}` on {implementation}"),
             "run",
         )?;
     }

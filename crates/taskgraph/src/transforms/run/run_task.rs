@@ -282,10 +282,9 @@ fn common_setup(
 
         for repo in &repo_configs {
             let checkout_path = path::join(&vcs_path, &repo.path);
-            command.push(Value::from(format!(
-                "--{}-checkout={checkout_path}",
-                repo.prefix
-            )));
+            command.push(Value::from(
+                ["--", &repo.prefix, "-checkout=", &checkout_path].concat(),
+            ));
         }
         if let (Some(profile), Some(last)) = (sparse, repo_configs.last()) {
             command.push(Value::from(format!(
@@ -384,10 +383,8 @@ fn checkout_dir(ctx: &RunContext) -> String {
     if os == "windows" {
         "build".to_owned()
     } else if worker_str(ctx, "implementation") == "docker-worker" {
-        format!(
-            "{}/checkouts",
-            ctx.run.get("workdir").map(py_str).unwrap_or_default()
-        )
+        let workdir = ctx.run.get("workdir").map(py_str).unwrap_or_default();
+        workdir + "/checkouts"
     } else {
         "checkouts".to_owned()
     }
@@ -408,14 +405,15 @@ fn support_vcs_checkout(ctx: &mut RunContext, repos: &[RepoConfig]) -> Result<St
     let hg_store = if os == "windows" {
         "y:/hg-shared".to_owned()
     } else if is_docker {
-        format!("{checkout_dir}/hg-store")
+        [checkout_dir.as_str(), "/hg-store"].concat()
     } else {
-        format!("{checkout_dir}/hg-shared")
+        [checkout_dir.as_str(), "/hg-shared"].concat()
     };
-    let vcs_dir = format!(
-        "{checkout_dir}/{}",
-        if os == "windows" { "src" } else { "vcs" }
-    );
+    let vcs_dir = [
+        checkout_dir.as_str(),
+        if os == "windows" { "/src" } else { "/vcs" },
+    ]
+    .concat();
 
     let names = Map::from_iter(
         repos
@@ -442,7 +440,7 @@ fn support_vcs_checkout(ctx: &mut RunContext, repos: &[RepoConfig]) -> Result<St
         ];
         for (key, value) in fields {
             if let Some(value) = value {
-                additions.insert(format!("{upper}_{key}"), Value::from(value.as_str()));
+                additions.insert([&upper, "_", key].concat(), Value::from(value.as_str()));
             }
         }
         if let Some(secret) = repo.ssh_secret_name.as_deref().filter(|s| !s.is_empty()) {
@@ -490,7 +488,7 @@ fn support_caches(config: &TransformConfig<'_>, ctx: &mut RunContext) -> Result<
         let (cache_dir, cache_name) = if *name == "checkout" {
             (checkout_dir(ctx), checkout_cache_name(config, ctx)?)
         } else {
-            (format!("{base_cache_dir}/{name}"), (*name).to_owned())
+            ([&base_cache_dir, "/", name].concat(), (*name).to_owned())
         };
         if let Some(env_var) = cache_env_var(name) {
             map_entry(worker(ctx), "env")
@@ -583,7 +581,7 @@ fn add_artifacts(ctx: &mut RunContext, path: &str) {
 /// Publishes `<workdir>/artifacts/` and points `UPLOAD_DIR` at it.
 pub fn docker_worker_add_artifacts(ctx: &mut RunContext) {
     let workdir = ctx.run.get("workdir").map(py_str).unwrap_or_default();
-    let path = format!("{workdir}/artifacts/");
+    let path = workdir + "/artifacts/";
     map_entry(worker(ctx), "env").insert("UPLOAD_DIR", Value::from(path.as_str()));
     add_artifacts(ctx, &path);
 }
