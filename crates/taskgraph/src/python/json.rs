@@ -537,6 +537,34 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 pub(super) fn write_json_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
+    // Most strings (keys, labels, paths) need no escape at all: they are
+    // checked a word at a time and copied whole.
+    if all_plain_bytes(s.as_bytes()) {
+        out.push_str(s);
+    } else {
+        write_escaped(out, s);
+    }
+    out.push('"');
+}
+
+/// Whether no byte of `bytes` needs escaping, eight at a time; the last
+/// partial word is padded with spaces, which need none.
+fn all_plain_bytes(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        if !all_plain(u64::from_le_bytes(word.try_into().unwrap_or_default())) {
+            return false;
+        }
+    }
+    let mut last = [b' '; 8];
+    for (slot, byte) in last.iter_mut().zip(words.remainder()) {
+        *slot = *byte;
+    }
+    all_plain(u64::from_le_bytes(last))
+}
+
+/// The body of a string literal that holds something to escape.
+fn write_escaped(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut run_start = 0;
     let mut i = 0;
@@ -558,7 +586,6 @@ pub(super) fn write_json_str(out: &mut String, s: &str) {
         run_start = i;
     }
     out.push_str(&s[run_start..]);
-    out.push('"');
 }
 
 /// Whether none of the eight bytes of `word` needs escaping: no control
@@ -638,6 +665,38 @@ mod tests {
         let mut out = String::new();
         write_json_str(&mut out, "0123456789\"quoted\"\tü 0123456789");
         assert_eq!(out, r#""0123456789\"quoted\"\t\u00fc 0123456789""#);
+    }
+
+    #[test]
+    fn whole_strings_are_plain_only_when_every_byte_is() {
+        // One byte to escape at each position of strings of every length
+        // around the word size, the partial last word included.
+        for len in 0..=19 {
+            let plain = "k".repeat(len);
+            assert!(all_plain_bytes(plain.as_bytes()), "{len}");
+            for position in 0..len {
+                for (special, escaped) in [
+                    ('"', "\\\""),
+                    ('\\', "\\\\"),
+                    ('\n', "\\n"),
+                    ('\u{7f}', "\\u007f"),
+                    ('\u{e9}', "\\u00e9"),
+                ] {
+                    let mut text: Vec<char> = plain.chars().collect();
+                    text[position] = special;
+                    let text: String = text.into_iter().collect();
+                    assert!(!all_plain_bytes(text.as_bytes()), "{text:?}");
+                    let mut out = String::new();
+                    write_json_str(&mut out, &text);
+                    let expected = format!(
+                        "\"{}{escaped}{}\"",
+                        &plain[..position],
+                        &plain[position + 1..]
+                    );
+                    assert_eq!(out, expected);
+                }
+            }
+        }
     }
 
     #[test]
