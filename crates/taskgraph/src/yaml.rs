@@ -65,6 +65,7 @@ use foldhash::HashMap;
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::util::words;
 use crate::value::Value;
 
 mod compose;
@@ -298,14 +299,45 @@ fn check_characters(text: &str) -> Result<()> {
         matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{85}')
             || matches!(c, '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
     };
-    let Some((at, bad)) = text.char_indices().find(|&(_, c)| !allowed(c)) else {
-        return Ok(());
-    };
+    // Kind files are nearly all ASCII: those bytes are checked one by one
+    // without decoding, and only a non-ASCII byte starts a character.
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let next = words::skip_plain_words(bytes, at, printable_ascii);
+        if next > at {
+            at = next;
+            continue;
+        }
+        let byte = bytes[at];
+        if byte.is_ascii() {
+            if !matches!(byte, b'\t' | b'\n' | b'\r' | 0x20..=0x7e) {
+                return Err(unacceptable(text, at, char::from(byte)));
+            }
+            at += 1;
+            continue;
+        }
+        // `at` follows whole characters, so a character starts here.
+        let c = text[at..].chars().next().unwrap_or('\u{fffd}');
+        if !allowed(c) {
+            return Err(unacceptable(text, at, c));
+        }
+        at += c.len_utf8();
+    }
+    Ok(())
+}
+
+/// Whether all eight bytes of `word` are printable ASCII (0x20 to 0x7e).
+fn printable_ascii(word: u64) -> bool {
+    (words::bytes_below(word, 0x20) | words::bytes_equal(word, 0x7f) | words::non_ascii(word)) == 0
+}
+
+fn unacceptable(text: &str, at: usize, bad: char) -> Error {
     let message = format!(
         "unacceptable character #x{:04x}: control characters are not allowed",
         u32::from(bad)
     );
-    Err(yaml_error(&message, Some(mark_at(text, at))))
+    yaml_error(&message, Some(mark_at(text, at)))
 }
 
 /// The line and column of a byte offset, counting characters.
@@ -354,6 +386,34 @@ fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn printable_words_agree_with_a_byte_by_byte_check() {
+        crate::util::words::for_each_word_with_one_byte(|word, bytes| {
+            let expected = bytes.iter().all(|b| (0x20..=0x7e).contains(b));
+            assert_eq!(super::printable_ascii(word), expected, "{bytes:?}");
+        });
+    }
+
+    #[test]
+    fn control_characters_are_refused_where_they_are() {
+        // Allowed: tabs, line breaks, printable ASCII and most of Unicode.
+        assert!(
+            super::check_characters("a:\tb\r\nc: \u{e9}t\u{e9} \u{1f600} \u{85}\u{a0}").is_ok()
+        );
+        for (text, code, line, column) in [
+            ("a: 1\nb: x\u{1}y\n", "#x0001", 2, 5),
+            ("a: \u{7f}", "#x007f", 1, 4),
+            ("\u{e9}\u{e9}: \u{80}", "#x0080", 1, 5),
+            ("k: \u{e9}\n\u{1f600}\u{fffe}", "#xfffe", 2, 2),
+        ] {
+            let error = super::check_characters(text).unwrap_err();
+            let message = error.to_string();
+            assert!(message.contains(code), "{text:?}: {message}");
+            assert_eq!(error.location().line, Some(line), "{text:?}");
+            assert_eq!(error.location().column, Some(column), "{text:?}");
+        }
+    }
+
     #[test]
     fn a_flow_mapping_may_close_at_the_left_margin() {
         // As the translations training configs write `existing_tasks`.

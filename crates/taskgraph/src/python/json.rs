@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::float::write_float_repr;
 use crate::error::{Error, ErrorKind, Result};
+use crate::util::words;
 use crate::value::{Map, Value};
 
 /// Separators and indentation, named after the Python call producing them.
@@ -569,10 +570,9 @@ fn write_escaped(out: &mut String, s: &str) {
     let mut run_start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8)
-            && all_plain(u64::from_le_bytes(word.try_into().unwrap_or_default()))
-        {
-            i += 8;
+        let next = words::skip_plain_words(bytes, i, all_plain);
+        if next > i {
+            i = next;
             continue;
         }
         if PLAIN[usize::from(bytes[i])] {
@@ -589,18 +589,14 @@ fn write_escaped(out: &mut String, s: &str) {
 }
 
 /// Whether none of the eight bytes of `word` needs escaping: no control
-/// character, quote, backslash, DEL or non-ASCII byte. (Bit tricks: a byte
-/// below 0x20 borrows into its top bit when 0x20 is taken from it, and a
-/// byte equal to `c` becomes zero under `^ c`.)
+/// character, quote, backslash, DEL or non-ASCII byte.
 fn all_plain(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const TOPS: u64 = 0x8080_8080_8080_8080;
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & TOPS;
-    let control = below(word, 0x20);
-    let quote = below(word ^ (ONES * u64::from(b'"')), 1);
-    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
-    let delete = below(word ^ (ONES * 0x7f), 1);
-    (control | quote | backslash | delete | (word & TOPS)) == 0
+    let special = words::bytes_below(word, 0x20)
+        | words::bytes_equal(word, b'"')
+        | words::bytes_equal(word, b'\\')
+        | words::bytes_equal(word, 0x7f)
+        | words::non_ascii(word);
+    special == 0
 }
 
 fn write_escape(out: &mut String, c: char) {
@@ -649,19 +645,10 @@ mod tests {
 
     #[test]
     fn eight_bytes_at_a_time_agree_with_the_table() {
-        // Every byte value in every position of a word, among plain bytes.
-        for special in 0..=255u8 {
-            for position in 0..8 {
-                let mut word = *b"abcdefgh";
-                word[position] = special;
-                let expected = word.iter().all(|b| PLAIN[usize::from(*b)]);
-                assert_eq!(
-                    all_plain(u64::from_le_bytes(word)),
-                    expected,
-                    "byte {special:#x} at {position}"
-                );
-            }
-        }
+        words::for_each_word_with_one_byte(|word, bytes| {
+            let expected = bytes.iter().all(|b| PLAIN[usize::from(*b)]);
+            assert_eq!(all_plain(word), expected, "{bytes:?}");
+        });
         let mut out = String::new();
         write_json_str(&mut out, "0123456789\"quoted\"\tü 0123456789");
         assert_eq!(out, r#""0123456789\"quoted\"\t\u00fc 0123456789""#);

@@ -8,4 +8,5 @@ pub mod parameterization;
 pub mod path;
 pub mod time;
 pub mod treeherder;
+pub mod words;
 pub mod workers;
