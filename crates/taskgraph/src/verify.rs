@@ -38,14 +38,32 @@ pub fn full_task_graph(graph: &TaskGraph, graph_config: &GraphConfig) -> Result<
         .map(|label| graph.tasks[*label].as_ref())
         .collect();
 
-    unique_treeherder_symbols(&tasks)?;
-    unique_v2_routes(&tasks, graph_config.trust_domain())?;
-    for task in &tasks {
-        notification_filters(task)?;
-        index_routes_have_no_slash(task)?;
-    }
-    dependency_tiers(graph)?;
-    unique_toolchain_aliases(&tasks)
+    // The checks are independent: they run two by two on the pool, and the
+    // first failure in the reference's order is the one reported.
+    let ((symbols, routes), (per_task, (tiers, aliases))) = rayon::join(
+        || {
+            rayon::join(
+                || unique_treeherder_symbols(&tasks),
+                || unique_v2_routes(&tasks, graph_config.trust_domain()),
+            )
+        },
+        || {
+            let per_task = || {
+                tasks.iter().try_for_each(|task| {
+                    notification_filters(task)?;
+                    index_routes_have_no_slash(task)
+                })
+            };
+            rayon::join(per_task, || {
+                (dependency_tiers(graph), unique_toolchain_aliases(&tasks))
+            })
+        },
+    );
+    symbols?;
+    routes?;
+    per_task?;
+    tiers?;
+    aliases
 }
 
 fn failure(message: String) -> Error {
@@ -339,5 +357,39 @@ mod tests {
         ]);
         let tasks: Vec<&Task> = different.tasks.values().map(|t| t.as_ref()).collect();
         assert!(unique_treeherder_symbols(&tasks).is_ok());
+    }
+
+    #[test]
+    fn of_several_failures_the_first_check_in_order_is_reported() {
+        // Duplicate symbols (checked first) and a tier inversion (checked
+        // later): whatever finishes first on the pool, the symbols win.
+        let config = yaml::load_str(
+            "{trust-domain: demo, task-priority: low, workers: {aliases: {}}, \
+             taskgraph: {repositories: {demo: {name: Demo}}}}",
+            None,
+        )
+        .unwrap();
+        let config =
+            GraphConfig::from_value(config, std::path::Path::new("/x/taskcluster"), "/x".into())
+                .unwrap();
+        let both = graph(vec![
+            task("loose", "build", &[], &tier(3)),
+            task("loose-twin", "build", &[], &tier(3)),
+            task("strict", "test", &[("loose", "loose")], &tier(1)),
+        ]);
+        let err = full_task_graph(&both, &config).unwrap_err().to_string();
+        assert!(
+            err.contains("Duplicate treeherder platform and symbol"),
+            "{err}"
+        );
+
+        let tiers_only = graph(vec![
+            task("loose", "build", &[], &tier(3)),
+            task("strict", "test", &[("loose", "loose")], &tier(1)),
+        ]);
+        let err = full_task_graph(&tiers_only, &config)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot depend on loose (tier 3)"), "{err}");
     }
 }
