@@ -417,7 +417,7 @@ impl<'v, S: Sink> Emitter<'v, S> {
         let mut entries = self.take_scratch();
         entries.extend(map.iter());
         if self.style.sort_keys {
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            entries.sort_unstable_by(|a, b| key_order(a.0, b.0));
         }
 
         self.sink.buf().push('{');
@@ -532,6 +532,26 @@ const fn plain_bytes() -> [bool; 256] {
 const PLAIN: [bool; 256] = plain_bytes();
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The order of `sort_keys`: code points, which for UTF-8 is byte order.
+/// Most keys differ within their first eight bytes, so those are compared
+/// as one big-endian word (zero-padded, which sorts a prefix first, as
+/// byte order does) before the whole keys are.
+fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    leading_word(a).cmp(&leading_word(b)).then_with(|| a.cmp(b))
+}
+
+/// The first eight bytes of `key` as a big-endian word, zero-padded.
+fn leading_word(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    match bytes.first_chunk::<8>() {
+        Some(word) => u64::from_be_bytes(*word),
+        None => bytes
+            .iter()
+            .enumerate()
+            .fold(0, |word, (i, &byte)| word | u64::from(byte) << (56 - 8 * i)),
+    }
+}
 
 /// Writes `s` as a JSON string literal with every non-ASCII character as
 /// `\uXXXX` (a surrogate pair above the BMP).
@@ -652,6 +672,34 @@ mod tests {
         let mut out = String::new();
         write_json_str(&mut out, "0123456789\"quoted\"\tü 0123456789");
         assert_eq!(out, r#""0123456789\"quoted\"\t\u00fc 0123456789""#);
+    }
+
+    #[test]
+    fn keys_sort_in_code_point_order() {
+        let mut keys = vec![
+            "b",
+            "a",
+            "",
+            "ab",
+            "a\u{0}",
+            "abcdefgh",
+            "abcdefgi",
+            "abcdefg",
+            "abcdefghZ",
+            "abcdefgh\u{0}",
+            "\u{e9}",
+            "z",
+            "Z",
+            "\u{1f600}",
+            "\u{ffff}",
+            "task-reference",
+            "task",
+            "tasks",
+        ];
+        let mut expected = keys.clone();
+        expected.sort();
+        keys.sort_by(|a, b| key_order(a, b));
+        assert_eq!(keys, expected);
     }
 
     #[test]
