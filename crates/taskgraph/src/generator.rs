@@ -523,7 +523,6 @@ fn load_all_kinds(
             }
         }
     }
-    drop(tasks_by_kind);
     // The kinds' documents are a large tree that nothing reads any more;
     // freeing it takes a while, which a pool thread can spend while this
     // one builds the graph.

@@ -712,18 +712,15 @@ fn prefixed_schema_error(e: Error, what: impl fmt::Display, field_prefix: &str) 
 pub(crate) mod testing {
     use super::*;
 
-    /// Runs `sequence` over tasks with these fields, as kind `demo` would,
-    /// with an empty parameter set and no kind dependencies.
-    pub(crate) fn run_demo_kind(
-        sequence: &[TransformRef],
-        tasks: Vec<Map>,
-    ) -> Result<Vec<TaskDesc>> {
+    /// A graph config with only what the schema requires: trust domain
+    /// `demo`, one repository, no worker aliases.
+    pub(crate) fn demo_graph_config() -> Result<GraphConfig> {
         let dir = std::env::temp_dir();
         let repositories = Map::from_iter([(
             "demo",
             Value::Map(Map::from_iter([("name", Value::from("Demo"))])),
         )]);
-        let graph_config = GraphConfig::from_value(
+        GraphConfig::from_value(
             Value::Map(Map::from_iter([
                 ("trust-domain", Value::from("demo")),
                 ("task-priority", Value::from("low")),
@@ -738,7 +735,16 @@ pub(crate) mod testing {
             ])),
             &dir.join("taskcluster"),
             dir.clone(),
-        )?;
+        )
+    }
+
+    /// Runs `sequence` over tasks with these fields, as kind `demo` would,
+    /// with an empty parameter set and no kind dependencies.
+    pub(crate) fn run_demo_kind(
+        sequence: &[TransformRef],
+        tasks: Vec<Map>,
+    ) -> Result<Vec<TaskDesc>> {
+        let graph_config = demo_graph_config()?;
         let params = Parameters::from_map(Map::from_iter([
             ("level", Value::from("3")),
             ("build_date", Value::Int(1_700_000_000)),

@@ -363,15 +363,7 @@ mod tests {
     fn of_several_failures_the_first_check_in_order_is_reported() {
         // Duplicate symbols (checked first) and a tier inversion (checked
         // later): whatever finishes first on the pool, the symbols win.
-        let config = yaml::load_str(
-            "{trust-domain: demo, task-priority: low, workers: {aliases: {}}, \
-             taskgraph: {repositories: {demo: {name: Demo}}}}",
-            None,
-        )
-        .unwrap();
-        let config =
-            GraphConfig::from_value(config, std::path::Path::new("/x/taskcluster"), "/x".into())
-                .unwrap();
+        let config = crate::transform::testing::demo_graph_config().unwrap();
         let both = graph(vec![
             task("loose", "build", &[], &tier(3)),
             task("loose-twin", "build", &[], &tier(3)),

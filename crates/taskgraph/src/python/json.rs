@@ -535,22 +535,10 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The order of `sort_keys`: code points, which for UTF-8 is byte order.
 /// Most keys differ within their first eight bytes, so those are compared
-/// as one big-endian word (zero-padded, which sorts a prefix first, as
-/// byte order does) before the whole keys are.
+/// as one word before the whole keys are.
 fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
-    leading_word(a).cmp(&leading_word(b)).then_with(|| a.cmp(b))
-}
-
-/// The first eight bytes of `key` as a big-endian word, zero-padded.
-fn leading_word(key: &str) -> u64 {
-    let bytes = key.as_bytes();
-    match bytes.first_chunk::<8>() {
-        Some(word) => u64::from_be_bytes(*word),
-        None => bytes
-            .iter()
-            .enumerate()
-            .fold(0, |word, (i, &byte)| word | u64::from(byte) << (56 - 8 * i)),
-    }
+    let leading = |key: &str| words::leading_word(key.as_bytes());
+    leading(a).cmp(&leading(b)).then_with(|| a.cmp(b))
 }
 
 /// Writes `s` as a JSON string literal with every non-ASCII character as

@@ -42,36 +42,6 @@ where
     outcomes.into_iter().collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::Error;
-
-    fn refuse_multiples_of_seven(n: &u32) -> Result<u32> {
-        if n.is_multiple_of(7) {
-            return Err(Error::transform(format!("{n} refused")));
-        }
-        Ok(n * 2)
-    }
-
-    #[test]
-    fn results_keep_their_order_and_the_first_failure_in_order_wins() {
-        for count in [3, PARALLEL_FROM, 500] {
-            let items: Vec<u32> = (1..=count as u32).map(|n| n * 7 + 1).collect();
-            let doubled = try_map(&items, refuse_multiples_of_seven).unwrap();
-            assert_eq!(doubled, items.iter().map(|n| n * 2).collect::<Vec<_>>());
-            let owned = try_map_owned(items.clone(), |n| refuse_multiples_of_seven(&n)).unwrap();
-            assert_eq!(owned, doubled);
-        }
-
-        let items: Vec<u32> = (1..=500).collect();
-        let err = try_map(&items, refuse_multiples_of_seven).unwrap_err();
-        assert!(err.to_string().contains("7 refused"), "{err}");
-        let err = try_map_owned(items, |n| refuse_multiples_of_seven(&n)).unwrap_err();
-        assert!(err.to_string().contains("7 refused"), "{err}");
-    }
-}
-
 /// Values that tasks left under their labels, with each task's position
 /// in a loop over them: what a task one by one would have seen is what the
 /// tasks before it left. Parallel versions of such loops look values up
@@ -115,8 +85,33 @@ impl<V> LeftBefore<V> {
 }
 
 #[cfg(test)]
-mod left_before_tests {
-    use super::LeftBefore;
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn refuse_multiples_of_seven(n: &u32) -> Result<u32> {
+        if n.is_multiple_of(7) {
+            return Err(Error::transform(format!("{n} refused")));
+        }
+        Ok(n * 2)
+    }
+
+    #[test]
+    fn results_keep_their_order_and_the_first_failure_in_order_wins() {
+        for count in [3, PARALLEL_FROM, 500] {
+            let items: Vec<u32> = (1..=count as u32).map(|n| n * 7 + 1).collect();
+            let doubled = try_map(&items, refuse_multiples_of_seven).unwrap();
+            assert_eq!(doubled, items.iter().map(|n| n * 2).collect::<Vec<_>>());
+            let owned = try_map_owned(items.clone(), |n| refuse_multiples_of_seven(&n)).unwrap();
+            assert_eq!(owned, doubled);
+        }
+
+        let items: Vec<u32> = (1..=500).collect();
+        let err = try_map(&items, refuse_multiples_of_seven).unwrap_err();
+        assert!(err.to_string().contains("7 refused"), "{err}");
+        let err = try_map_owned(items, |n| refuse_multiples_of_seven(&n)).unwrap_err();
+        assert!(err.to_string().contains("7 refused"), "{err}");
+    }
 
     #[test]
     fn a_position_sees_only_what_came_before_it() {

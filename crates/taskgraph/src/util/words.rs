@@ -26,6 +26,19 @@ pub fn non_ascii(word: u64) -> u64 {
     word & TOPS
 }
 
+/// The first eight bytes of `bytes` as a big-endian word, zero-padded:
+/// comparing such words orders texts as their bytes do (a prefix first),
+/// up to the eighth byte.
+pub fn leading_word(bytes: &[u8]) -> u64 {
+    match bytes.first_chunk::<8>() {
+        Some(word) => u64::from_be_bytes(*word),
+        None => bytes
+            .iter()
+            .enumerate()
+            .fold(0, |word, (i, &byte)| word | u64::from(byte) << (56 - 8 * i)),
+    }
+}
+
 /// The first position from `at` on where a whole word that `plain`
 /// accepts does not start: `at` itself when the word there is refused or
 /// fewer than eight bytes are left.
@@ -64,6 +77,14 @@ mod tests {
             assert_eq!(bytes_equal(word, b'"') != 0, bytes.contains(&b'"'));
             assert_eq!(non_ascii(word) != 0, !bytes.is_ascii());
         });
+    }
+
+    #[test]
+    fn leading_words_pad_short_texts_with_zeros() {
+        assert_eq!(leading_word(b""), 0);
+        assert_eq!(leading_word(b"ab"), 0x6162_0000_0000_0000);
+        assert_eq!(leading_word(b"abcdefghij"), leading_word(b"abcdefgh"));
+        assert!(leading_word(b"a") < leading_word(b"a\x01"));
     }
 
     #[test]

@@ -92,14 +92,7 @@ const TAG_BYTES: usize = 7;
 /// A key's length (up to 255) in the top byte, its first seven bytes below.
 fn key_tag(key: &str) -> u64 {
     let bytes = key.as_bytes();
-    let head = match bytes.first_chunk::<8>() {
-        Some(word) => u64::from_le_bytes(*word) & 0x00ff_ffff_ffff_ffff,
-        None => bytes
-            .iter()
-            .enumerate()
-            .fold(0, |word, (i, &byte)| word | u64::from(byte) << (8 * i)),
-    };
-    head | (bytes.len().min(255) as u64) << 56
+    crate::util::words::leading_word(bytes) >> 8 | (bytes.len().min(255) as u64) << 56
 }
 
 /// The hash of keys in the index. A fixed seed: nothing here needs
