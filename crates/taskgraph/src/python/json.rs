@@ -817,7 +817,7 @@ mod tests {
 
     #[test]
     fn dates_are_not_serializable() {
-        let date = Value::Timestamp(Timestamp {
+        let date = Value::from(Timestamp {
             year: 2020,
             month: 1,
             day: 2,

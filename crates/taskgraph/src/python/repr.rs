@@ -212,7 +212,7 @@ mod tests {
     use crate::value::TimeOfDay;
 
     fn date(year: i32, month: u32, day: u32) -> Value {
-        Value::Timestamp(Timestamp {
+        Value::from(Timestamp {
             year,
             month,
             day,
@@ -228,7 +228,7 @@ mod tests {
             microsecond,
             utc_offset_minutes: offset,
         };
-        Value::Timestamp(Timestamp {
+        Value::from(Timestamp {
             year: 2001,
             month: 12,
             day: 14,

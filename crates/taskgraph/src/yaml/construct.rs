@@ -101,7 +101,7 @@ impl<'a> Constructor<'a> {
             Tag::Int => self.typed_scalar(id, depth, resolve::construct_int, Value::Int),
             Tag::Float => self.typed_scalar(id, depth, resolve::construct_float, Value::Float),
             Tag::Timestamp => {
-                self.typed_scalar(id, depth, resolve::construct_timestamp, Value::Timestamp)
+                self.typed_scalar(id, depth, resolve::construct_timestamp, Value::from)
             }
             Tag::Seq => self.guarded(id, |c| c.sequence(id, depth)),
             Tag::Map => self.guarded(id, |c| c.mapping(id, depth, positions)),
