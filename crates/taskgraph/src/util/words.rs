@@ -30,13 +30,35 @@ pub fn non_ascii(word: u64) -> u64 {
 /// comparing such words orders texts as their bytes do (a prefix first),
 /// up to the eighth byte.
 pub fn leading_word(bytes: &[u8]) -> u64 {
-    match bytes.first_chunk::<8>() {
-        Some(word) => u64::from_be_bytes(*word),
-        None => bytes
-            .iter()
-            .enumerate()
-            .fold(0, |word, (i, &byte)| word | u64::from(byte) << (56 - 8 * i)),
+    // Map keys and JSON keys are mostly shorter than eight bytes, and this
+    // runs for every lookup and every key comparison, so short texts are
+    // read as two overlapping loads rather than a byte at a time. The
+    // overlapping bytes are the same in both loads, so OR-ing is exact.
+    let len = bytes.len();
+    // Where the last load's bytes go, for texts shorter than eight bytes.
+    let pad = || 64 - 8 * len as u32;
+    match len {
+        8.. => u64::from_be_bytes(bytes[..8].try_into().unwrap_or_default()),
+        4..=7 => {
+            let first = u64::from(u32::from_be_bytes(bytes[..4].try_into().unwrap_or_default()));
+            let last = u64::from(u32::from_be_bytes(
+                bytes[len - 4..].try_into().unwrap_or_default(),
+            ));
+            first << 32 | last << pad()
+        }
+        2..=3 => {
+            let first = u64::from(u16::from_be_bytes([bytes[0], bytes[1]]));
+            let last = u64::from(u16::from_be_bytes([bytes[len - 2], bytes[len - 1]]));
+            first << 48 | last << pad()
+        }
+        1 => u64::from(bytes[0]) << 56,
+        _ => 0,
     }
+}
+
+/// The last eight bytes of `bytes` (at least eight long), as one word.
+pub fn trailing_word(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().unwrap_or_default())
 }
 
 /// The first position from `at` on where a whole word that `plain`
@@ -77,6 +99,28 @@ mod tests {
             assert_eq!(bytes_equal(word, b'"') != 0, bytes.contains(&b'"'));
             assert_eq!(non_ascii(word) != 0, !bytes.is_ascii());
         });
+    }
+
+    #[test]
+    fn leading_words_agree_with_a_byte_by_byte_reading() {
+        let text = b"abcdefghijk\xff\x80\x01";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                let bytes = &text[start..end];
+                let expected = bytes
+                    .iter()
+                    .take(8)
+                    .enumerate()
+                    .fold(0, |word, (i, &byte)| word | u64::from(byte) << (56 - 8 * i));
+                assert_eq!(leading_word(bytes), expected, "{bytes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_words_hold_the_last_eight_bytes() {
+        assert_eq!(trailing_word(b"12345678"), u64::from_le_bytes(*b"12345678"));
+        assert_eq!(trailing_word(b"0123456789"), u64::from_le_bytes(*b"23456789"));
     }
 
     #[test]

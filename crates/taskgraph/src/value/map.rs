@@ -28,6 +28,7 @@ use compact_str::CompactString;
 use hashbrown::HashTable;
 
 use super::Value;
+use crate::util::words::{leading_word, trailing_word};
 
 /// A map key: most keys are short names, stored inline without an
 /// allocation of their own.
@@ -79,10 +80,14 @@ impl Slot {
     /// Whether this entry's key is `key`, whose tag is `tag`.
     fn has_key(&self, key: &str, tag: u64) -> bool {
         // Equal tags mean equal lengths (below 255) and equal first seven
-        // bytes; only the rest is left to compare.
+        // bytes; only the rest is left to compare. Up to fifteen bytes,
+        // the last eight cover it in one comparison without a call.
         self.tag == tag
-            && (key.len() <= TAG_BYTES
-                || self.key.as_bytes()[TAG_BYTES..] == key.as_bytes()[TAG_BYTES..])
+            && match key.len() {
+                0..=TAG_BYTES => true,
+                ..=15 => trailing_word(self.key.as_bytes()) == trailing_word(key.as_bytes()),
+                _ => self.key.as_bytes()[TAG_BYTES..] == key.as_bytes()[TAG_BYTES..],
+            }
     }
 }
 
@@ -92,7 +97,7 @@ const TAG_BYTES: usize = 7;
 /// A key's length (up to 255) in the top byte, its first seven bytes below.
 fn key_tag(key: &str) -> u64 {
     let bytes = key.as_bytes();
-    crate::util::words::leading_word(bytes) >> 8 | (bytes.len().min(255) as u64) << 56
+    leading_word(bytes) >> 8 | (bytes.len().min(255) as u64) << 56
 }
 
 /// The hash of keys in the index. A fixed seed: nothing here needs
@@ -123,16 +128,25 @@ impl Map {
     }
 
     /// The position of `key`.
+    // Inlined: most lookups scan a handful of entries, and a call that
+    // also held the hash-table path spent as long saving and restoring
+    // registers as scanning.
+    #[inline]
     pub fn get_index_of(&self, key: &str) -> Option<usize> {
         match &self.index {
             None => {
                 let tag = key_tag(key);
                 self.entries.iter().position(|slot| slot.has_key(key, tag))
             }
-            Some(index) => index
-                .find(hash_key(key), |&position| self.entries[position].key == key)
-                .copied(),
+            Some(index) => self.find_indexed(index, key),
         }
+    }
+
+    #[inline(never)]
+    fn find_indexed(&self, index: &HashTable<usize>, key: &str) -> Option<usize> {
+        index
+            .find(hash_key(key), |&position| self.entries[position].key == key)
+            .copied()
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
@@ -638,6 +652,11 @@ mod tests {
             "\u{e9}t\u{e9}",
             "12345678",
             "12345679",
+            "0123456789abcde",
+            "0123456x89abcde",
+            "0123456789abcdef",
+            "0123456789abcdeg",
+            "01234567x9abcdef",
         ];
         let mut map: Map = keys
             .iter()
@@ -647,7 +666,17 @@ mod tests {
         for (i, key) in keys.iter().enumerate() {
             assert_eq!(map.get_index_of(key), Some(i), "{key:?}");
         }
-        for absent in ["dependencies-c", "depe", "de", "1234567", "123456789"] {
+        for absent in [
+            "dependencies-c",
+            "depe",
+            "de",
+            "1234567",
+            "123456789",
+            "0123456789abcdx",
+            "0123456y89abcde",
+            "0123456789abcdex",
+            "0123456y89abcdef",
+        ] {
             assert_eq!(map.get(absent), None, "{absent:?}");
         }
         // Past 255 bytes lengths no longer fit the tag; the rest still
