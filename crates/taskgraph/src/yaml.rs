@@ -71,6 +71,7 @@ use crate::value::Value;
 mod compose;
 mod construct;
 mod emit;
+mod fast;
 mod parse;
 mod pystr;
 mod resolve;
@@ -194,6 +195,21 @@ fn load(text: &str, positions: Option<&mut PositionTree>) -> Result<Value> {
     // libyaml skips a byte order mark at the start; yaml-rust2 does not.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     check_characters(text)?;
+    // Most files are in the plain block style the fast reader knows; it
+    // leaves everything else, errors included, to the full loader below.
+    if let Some((value, tree)) = fast::load(text, positions.is_some()) {
+        if let Some(positions) = positions {
+            *positions = tree;
+        }
+        return Ok(value);
+    }
+    full_load(text, positions)
+}
+
+/// The full loader: yaml-rust2's events, composed into a node graph and
+/// constructed, retried with the two corrections below where yaml-rust2
+/// refuses what libyaml accepts.
+fn full_load(text: &str, positions: Option<&mut PositionTree>) -> Result<Value> {
     let mut text = std::borrow::Cow::Borrowed(text);
     loop {
         match compose::compose(&text) {
@@ -525,6 +541,24 @@ mod tests {
                 None => loaded["a"].get("b").expect("a.b"),
             };
             assert_eq!(value, &Value::from(*expected), "{text:?}");
+        }
+        // Content that starts with `|` or `>` is not a header (PyYAML's
+        // values), in the full loader as in the fast reader.
+        let cases: &[(&str, Value)] = &[
+            ("k: |\n > /README.md\nj: x\n", Value::from("> /README.md\n")),
+            (
+                "k:\n  - >-\n    |-  ./x.sh\n\n  - b\n",
+                Value::List(vec![Value::from("|-  ./x.sh"), Value::from("b")]),
+            ),
+            ("k: |\n  |\n", Value::from("|\n")),
+            ("k: |\n  |-\n\n", Value::from("|-\n")),
+            ("k:\n  |\n", Value::from("")),
+            ("k:\n  b: |\n    >\n", Value::Map(map! {"b" => ">\n"})),
+        ];
+        for (text, expected) in cases {
+            let full = full_load(text, None).unwrap();
+            assert_eq!(full.get("k"), Some(expected), "{text:?}");
+            assert_eq!(load(text).get("k"), Some(expected), "{text:?}");
         }
         // Not at the end, or followed by a line break: yaml-rust2 already
         // agrees.

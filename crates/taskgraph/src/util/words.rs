@@ -40,7 +40,9 @@ pub fn leading_word(bytes: &[u8]) -> u64 {
     match len {
         8.. => u64::from_be_bytes(bytes[..8].try_into().unwrap_or_default()),
         4..=7 => {
-            let first = u64::from(u32::from_be_bytes(bytes[..4].try_into().unwrap_or_default()));
+            let first = u64::from(u32::from_be_bytes(
+                bytes[..4].try_into().unwrap_or_default(),
+            ));
             let last = u64::from(u32::from_be_bytes(
                 bytes[len - 4..].try_into().unwrap_or_default(),
             ));
@@ -120,7 +122,10 @@ mod tests {
     #[test]
     fn trailing_words_hold_the_last_eight_bytes() {
         assert_eq!(trailing_word(b"12345678"), u64::from_le_bytes(*b"12345678"));
-        assert_eq!(trailing_word(b"0123456789"), u64::from_le_bytes(*b"23456789"));
+        assert_eq!(
+            trailing_word(b"0123456789"),
+            u64::from_le_bytes(*b"23456789")
+        );
     }
 
     #[test]

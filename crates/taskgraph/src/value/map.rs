@@ -85,7 +85,7 @@ impl Slot {
         self.tag == tag
             && match key.len() {
                 0..=TAG_BYTES => true,
-                ..=15 => trailing_word(self.key.as_bytes()) == trailing_word(key.as_bytes()),
+                8..=15 => trailing_word(self.key.as_bytes()) == trailing_word(key.as_bytes()),
                 _ => self.key.as_bytes()[TAG_BYTES..] == key.as_bytes()[TAG_BYTES..],
             }
     }

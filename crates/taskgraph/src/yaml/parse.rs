@@ -160,7 +160,7 @@ fn libyaml_block_scalar_end(text: &str, start: Pos, mut value: String) -> String
         return value;
     };
     let column = start.column.saturating_sub(1);
-    if let Some('|' | '>') = line.chars().nth(column) {
+    if reported_at_header(&lines, start.line - 1, column) {
         let header: String = line
             .chars()
             .skip(column + 1)
@@ -197,6 +197,46 @@ fn libyaml_block_scalar_end(text: &str, start: Pos, mut value: String) -> String
         value.pop();
     }
     value
+}
+
+/// Whether yaml-rust2 reported a block scalar at its `|` or `>` header,
+/// which it does when the scalar has no content before the end of the
+/// text, rather than at its first content line, which may itself start
+/// with `|` or `>` (`key: |` then `  | x`).
+fn reported_at_header(lines: &[&str], index: usize, column: usize) -> bool {
+    let line = lines[index];
+    let before: String = line.chars().take(column).collect();
+    let rest: String = line.chars().skip(column).collect();
+    if !is_block_header(&rest) || !lines[index + 1..].iter().all(|l| l.trim().is_empty()) {
+        return false;
+    }
+    // After a key or `-` on its line it is a header. Alone on its line it
+    // is content when the line before it ends with a header.
+    if !before.trim().is_empty() {
+        return true;
+    }
+    let previous = lines[..index]
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    !previous.is_some_and(|line| {
+        let without_comment = line.split(" #").next().unwrap_or(line);
+        without_comment
+            .split_whitespace()
+            .last()
+            .is_some_and(is_block_header)
+    })
+}
+
+/// Whether `text` is a block scalar header: `|` or `>`, its chomping and
+/// indentation indicators, then at most spaces and a comment.
+fn is_block_header(text: &str) -> bool {
+    let Some(after) = text.strip_prefix(['|', '>']) else {
+        return false;
+    };
+    let indicators = after.trim_start_matches(|c: char| c == '+' || c == '-' || c.is_ascii_digit());
+    let rest = indicators.trim_start_matches([' ', '\t']);
+    rest.is_empty() || (rest.starts_with('#') && rest.len() < indicators.len())
 }
 
 /// yaml-rust2 numbers anchors from 1 and uses 0 for "no anchor"; a
