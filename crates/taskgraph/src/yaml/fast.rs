@@ -279,13 +279,9 @@ impl<'t> Reader<'t> {
         loop {
             let mark = self.mark();
             let key = self.block_key()?;
-            let mut child =
-                (positions.is_some() && depth + 1 < POSITION_DEPTH).then(|| PositionTree::at(mark));
+            let mut child = key_positions(&positions, depth, mark);
             let value = self.mapping_value(indent, depth + 1, child.as_mut())?;
-            if let (Some(tree), Some(child)) = (positions.as_deref_mut(), child) {
-                tree.children.insert(key.to_string(), child);
-            }
-            map.insert(key, value);
+            insert_entry(&mut map, positions.as_deref_mut(), key, value, child);
 
             match self.peek_content()? {
                 Some(next) if next == indent && !self.at_sequence_entry() => {}
@@ -742,13 +738,9 @@ impl<'t> Reader<'t> {
             }
             self.pos += 1;
             self.skip_spaces();
-            let mut child =
-                (positions.is_some() && depth + 1 < POSITION_DEPTH).then(|| PositionTree::at(mark));
+            let mut child = key_positions(&positions, depth, mark);
             let value = self.flow_node(parent, depth + 1, child.as_mut())?;
-            if let (Some(tree), Some(child)) = (positions.as_deref_mut(), child) {
-                tree.children.insert(key.to_string(), child);
-            }
-            map.insert(key, value);
+            insert_entry(&mut map, positions.as_deref_mut(), key, value, child);
             match self.flow_indicator(parent)? {
                 b',' => self.pos += 1,
                 b'}' => {
@@ -818,13 +810,34 @@ enum Chomping {
     Keep,
 }
 
-impl PositionTree {
-    fn at(mark: Mark) -> PositionTree {
-        PositionTree {
-            mark: Some(mark),
-            ..PositionTree::default()
-        }
+/// Where the positions of the keys below a key at `mark` go, in a mapping
+/// at `depth`: nowhere when that mapping's keys are not recorded, or its
+/// key paths would be too long.
+fn key_positions(
+    positions: &Option<&mut PositionTree>,
+    depth: usize,
+    mark: Mark,
+) -> Option<PositionTree> {
+    (positions.is_some() && depth + 1 < POSITION_DEPTH).then(|| PositionTree {
+        mark: Some(mark),
+        ..PositionTree::default()
+    })
+}
+
+/// Adds `key: value` to a mapping being read (a repeated key keeps its
+/// place and takes the new value), and the key's positions to the
+/// mapping's.
+fn insert_entry(
+    map: &mut Map,
+    positions: Option<&mut PositionTree>,
+    key: Key,
+    value: Value,
+    key_positions: Option<PositionTree>,
+) {
+    if let (Some(tree), Some(child)) = (positions, key_positions) {
+        tree.children.insert(key.to_string(), child);
     }
+    map.insert(key, value);
 }
 
 /// Whether a plain scalar cannot start with `first` (then `second`): an
