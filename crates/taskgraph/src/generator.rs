@@ -538,12 +538,26 @@ enum KindOutcome {
     Skipped,
 }
 
+/// What a kind's start leaves for its finish.
+trait Started: Send {
+    /// Whether the finish reads the tasks of the kinds this one depends
+    /// on, and so must wait for them.
+    fn needs_dependencies(&self) -> bool;
+}
+
+impl Started for kind::StartedKind {
+    fn needs_dependencies(&self) -> bool {
+        kind::StartedKind::needs_dependencies(self)
+    }
+}
+
 /// Loads every kind of `load_order` (which lists each kind after its
 /// dependencies) in two stages. `start` runs for every kind at once: the
 /// loader and whatever transforms do not need the tasks of the kinds it
 /// depends on. `finish` runs for a kind once its own start and all the
 /// kinds it depends on are done, and gets their tasks: a slow kind holds
-/// up only its dependents, and only where they need its tasks.
+/// up only its dependents, and only where they need its tasks. A kind
+/// whose finish needs no such tasks finishes right after its start.
 ///
 /// Each kind sees its dependencies' tasks in load order, so the result does
 /// not depend on timing; nor does the error: the failure of the kind
@@ -556,7 +570,7 @@ fn load_kinds_as_ready<S, A, B>(
     finish: B,
 ) -> Result<Vec<Vec<Arc<Task>>>>
 where
-    S: Send,
+    S: Started,
     A: Fn(&Kind) -> Result<S> + Sync,
     B: Fn(&Kind, S, &IndexMap<String, Arc<Task>>) -> Result<Vec<Task>> + Sync,
 {
@@ -652,7 +666,7 @@ impl<S, A, B> Copy for Runner<'_, S, A, B> {}
 
 impl<'a, S, A, B> Runner<'a, S, A, B>
 where
-    S: Send,
+    S: Started,
     A: Fn(&Kind) -> Result<S> + Sync,
     B: Fn(&Kind, S, &IndexMap<String, Arc<Task>>) -> Result<Vec<Task>> + Sync,
 {
@@ -671,8 +685,13 @@ where
             }
             Some(started)
         };
+        let independent = matches!(&started, Some(Ok(s)) if !s.needs_dependencies());
         *lock(&self.started[i]) = started;
-        if self.waiting[i].fetch_sub(1, Ordering::AcqRel) == 1 {
+        if independent {
+            // Its own start is never counted off, so the kinds it depends
+            // on, finishing later, do not finish it a second time.
+            self.finish(scope, i);
+        } else if self.waiting[i].fetch_sub(1, Ordering::AcqRel) == 1 {
             self.finish(scope, i);
         }
     }
@@ -701,8 +720,13 @@ where
         if self.first_failure.load(Ordering::Acquire) < i {
             return KindOutcome::Skipped;
         }
-        let Some(deps_tasks) = self.dependencies_tasks(i) else {
-            return KindOutcome::Skipped;
+        let deps_tasks = if started.needs_dependencies() {
+            match self.dependencies_tasks(i) {
+                Some(tasks) => tasks,
+                None => return KindOutcome::Skipped,
+            }
+        } else {
+            IndexMap::new()
         };
         let kind = &self.kinds[&self.load_order[i]];
         match (self.finish)(kind, started, &deps_tasks) {
@@ -944,6 +968,13 @@ mod tests {
             .flatten()
             .collect();
         (dir, kinds, order)
+    }
+
+    /// The tests' kinds always finish with their dependencies' tasks.
+    impl Started for () {
+        fn needs_dependencies(&self) -> bool {
+            true
+        }
     }
 
     #[test]

@@ -18,9 +18,9 @@ use crate::graph::Graph;
 use crate::params::Parameters;
 use crate::registry::Registry;
 use crate::task::Task;
-use crate::template::merge;
+use crate::template::{merge, merged};
 use crate::transform::{
-    Origin, Progress, TaskDesc, TransformConfig, TransformRef, run_sequence_from,
+    Origin, Progress, TaskDesc, TransformConfig, TransformRef, location_of, run_sequence_from,
 };
 use crate::util::ordered;
 use crate::value::{Map, Value};
@@ -495,6 +495,9 @@ fn load_tasks_from(
     Ok(out)
 }
 
+/// Room a task description gets for the keys the transforms add to it.
+const DESCRIPTION_HEADROOM: usize = 12;
+
 fn with_defaults(defaults: Option<&Value>, task: &Value, origin: &Arc<Origin>) -> Result<Map> {
     if !matches!(task, Value::Map(_)) {
         let error = Error::transform(format!(
@@ -508,9 +511,10 @@ fn with_defaults(defaults: Option<&Value>, task: &Value, origin: &Arc<Origin>) -
             None => error,
         });
     }
+    // The transforms add a dozen keys or so to every description.
     let merged = match defaults {
-        Some(defaults) => merge(&[defaults, task]),
-        None => task.clone(),
+        Some(defaults) => merged(defaults, task, DESCRIPTION_HEADROOM),
+        None => merged(&Value::Map(Map::new()), task, DESCRIPTION_HEADROOM),
     };
     match merged {
         Value::Map(map) => Ok(map),
@@ -555,6 +559,14 @@ pub struct StartedKind {
     /// The kind config the transforms see.
     config: Map,
     progress: Progress,
+}
+
+impl StartedKind {
+    /// Whether the rest of the transforms read the tasks of the kinds this
+    /// one depends on: only then must its finish wait for them.
+    pub fn needs_dependencies(&self) -> bool {
+        matches!(self.progress, Progress::NeedsDependencies { .. })
+    }
 }
 
 impl std::fmt::Debug for StartedKind {
@@ -675,10 +687,16 @@ pub fn finish_tasks(
     };
 
     ordered::try_map_owned(tasks, |desc| {
-        let location = desc.location(&kind.name);
-        let mut task =
-            Task::from_description(&kind.name, desc.fields).map_err(|e| e.at(&location))?;
-        task.digest = desc.digest;
+        // The full location is only worked out for an error.
+        let name = desc.display_name();
+        let TaskDesc {
+            fields,
+            origin,
+            digest,
+        } = desc;
+        let mut task = Task::from_description(&kind.name, fields)
+            .map_err(|e| e.at(&location_of(&origin, &name, &kind.name)))?;
+        task.digest = digest;
         Ok(task)
     })
 }

@@ -21,14 +21,39 @@ use crate::value::{Map, Value};
 
 /// Merges `objects` left to right; later objects win. Returns a new value.
 pub fn merge(objects: &[&Value]) -> Value {
-    let Some((first, rest)) = objects.split_first() else {
-        return Value::Null;
-    };
-    let mut result = (*first).clone();
-    for object in rest {
-        merge_into(&mut result, object);
+    match objects {
+        [] => Value::Null,
+        [only] => (*only).clone(),
+        [first, second, rest @ ..] => {
+            let mut result = merged(first, second, 0);
+            for object in rest {
+                merge_into(&mut result, object);
+            }
+            result
+        }
     }
-    result
+}
+
+/// `over` merged into a copy of `base`, as [`merge_into`] would leave it,
+/// but built at its final size, with room for `headroom` more keys at the
+/// top: growing a map entry by entry copies it each time its room runs
+/// out, and task descriptions are made this way by the thousand.
+pub fn merged(base: &Value, over: &Value, headroom: usize) -> Value {
+    let (Value::Map(base), Value::Map(over)) = (base, over) else {
+        return over.clone();
+    };
+    Value::Map(base.overlaid(over, headroom, |old, new| {
+        if is_keyed_by(new) {
+            return new.clone();
+        }
+        match (old, new) {
+            (Value::Map(_), Value::Map(_)) => merged(old, new, 0),
+            (Value::List(old), Value::List(new)) => {
+                Value::List(old.iter().chain(new).cloned().collect())
+            }
+            _ => new.clone(),
+        }
+    }))
 }
 
 /// Merges `source` into `dest` in place (the reference's `merge_to`).

@@ -89,7 +89,8 @@ impl TaskDesc {
     }
 }
 
-fn location_of(origin: &Origin, task: &str, kind: &str) -> Location {
+/// The place of the task named `task`, defined at `origin`, in `kind`.
+pub fn location_of(origin: &Origin, task: &str, kind: &str) -> Location {
     Location {
         file: Some(origin.file.clone()),
         line: origin.position.map(|p| p.0),

@@ -308,6 +308,58 @@ impl Map {
         })
     }
 
+    /// This map with `over` laid over it, as a dict's `update` would leave
+    /// a copy of it, except that the values of keys both have are
+    /// `combine(mine, theirs)`. Keys of both keep this map's places; keys
+    /// only `over` has follow in its order. The copy is made at its final
+    /// size plus `headroom` (growing a map copies it each time its room
+    /// runs out), and entries are copied whole, keys with their tags.
+    pub fn overlaid(
+        &self,
+        over: &Map,
+        headroom: usize,
+        mut combine: impl FnMut(&Value, &Value) -> Value,
+    ) -> Map {
+        let mut entries = Vec::with_capacity(self.entries.len() + over.entries.len() + headroom);
+        let mut shared_keys = 0;
+        for slot in &self.entries {
+            let value = match over.position_of_slot_key(slot) {
+                Some(position) => {
+                    shared_keys += 1;
+                    combine(&slot.value, &over.entries[position].value)
+                }
+                None => slot.value.clone(),
+            };
+            entries.push(Slot {
+                tag: slot.tag,
+                key: slot.key.clone(),
+                value,
+            });
+        }
+        for slot in &over.entries {
+            if shared_keys == 0 || self.position_of_slot_key(slot).is_none() {
+                entries.push(slot.clone());
+            }
+        }
+        let mut map = Map {
+            entries,
+            index: None,
+        };
+        map.rebuild_index();
+        map
+    }
+
+    /// Where the key of `slot` (from another map) is in this one.
+    fn position_of_slot_key(&self, slot: &Slot) -> Option<usize> {
+        match &self.index {
+            None => self
+                .entries
+                .iter()
+                .position(|mine| mine.has_key(&slot.key, slot.tag)),
+            Some(index) => self.find_indexed(index, &slot.key),
+        }
+    }
+
     /// The entry for `key`, to read, insert or update in place.
     pub fn entry(&mut self, key: impl Into<Key>) -> Entry<'_> {
         let key = key.into();

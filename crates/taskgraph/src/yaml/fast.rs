@@ -58,6 +58,8 @@ pub(super) fn load(text: &str, want_positions: bool) -> Option<(Value, PositionT
         lines: split_lines(text),
         line: 0,
         pos: 0,
+        entries: Vec::new(),
+        items: Vec::new(),
     };
     let mut positions = PositionTree::default();
     let value = reader
@@ -133,6 +135,12 @@ struct Reader<'t> {
     line: usize,
     /// Where reading is, as a byte offset into the text.
     pos: usize,
+    /// The entries of the mappings being read, innermost last: a mapping
+    /// is built at its final size once its last entry is read (a mapping
+    /// that grew entry by entry would keep room for eight).
+    entries: Vec<(Key, Value)>,
+    /// The same for the items of sequences.
+    items: Vec<Value>,
 }
 
 impl<'t> Reader<'t> {
@@ -249,6 +257,32 @@ impl<'t> Reader<'t> {
         }
     }
 
+    /// Adds `key: value` to the mapping being read, and the key's
+    /// positions to the mapping's.
+    fn add_entry(
+        &mut self,
+        positions: Option<&mut PositionTree>,
+        key: Key,
+        value: Value,
+        key_positions: Option<PositionTree>,
+    ) {
+        if let (Some(tree), Some(child)) = (positions, key_positions) {
+            tree.children.insert(key.to_string(), child);
+        }
+        self.entries.push((key, value));
+    }
+
+    /// The mapping whose entries were added from `start` on. A repeated
+    /// key keeps its first place and takes its last value.
+    fn finish_mapping(&mut self, start: usize) -> Value {
+        Value::Map(self.entries.drain(start..).collect())
+    }
+
+    /// The sequence whose items were added from `start` on.
+    fn finish_sequence(&mut self, start: usize) -> Value {
+        Value::List(self.items.drain(start..).collect())
+    }
+
     /// A block mapping or sequence whose first line is the current one,
     /// indented by `indent`.
     fn block_collection(
@@ -275,18 +309,18 @@ impl<'t> Reader<'t> {
         depth: usize,
         mut positions: Option<&mut PositionTree>,
     ) -> Step<Value> {
-        let mut map = Map::new();
+        let start = self.entries.len();
         loop {
             let mark = self.mark();
             let key = self.block_key()?;
             let mut child = key_positions(&positions, depth, mark);
             let value = self.mapping_value(indent, depth + 1, child.as_mut())?;
-            insert_entry(&mut map, positions.as_deref_mut(), key, value, child);
+            self.add_entry(positions.as_deref_mut(), key, value, child);
 
             match self.peek_content()? {
                 Some(next) if next == indent && !self.at_sequence_entry() => {}
                 Some(next) if next >= indent => return Err(GiveUp),
-                _ => return Ok(Value::Map(map)),
+                _ => return Ok(self.finish_mapping(start)),
             }
         }
     }
@@ -479,14 +513,15 @@ impl<'t> Reader<'t> {
 
     /// A block sequence whose `-` entries sit at column `indent`.
     fn block_sequence(&mut self, indent: usize, depth: usize) -> Step<Value> {
-        let mut items = Vec::new();
+        let start = self.items.len();
         loop {
             self.pos += 1;
-            items.push(self.sequence_item(indent, depth + 1)?);
+            let item = self.sequence_item(indent, depth + 1)?;
+            self.items.push(item);
             match self.peek_content()? {
                 Some(next) if next == indent && self.at_sequence_entry() => {}
                 Some(next) if next > indent => return Err(GiveUp),
-                _ => return Ok(Value::List(items)),
+                _ => return Ok(self.finish_sequence(start)),
             }
         }
     }
@@ -687,19 +722,20 @@ impl<'t> Reader<'t> {
 
     fn flow_sequence(&mut self, parent: usize, depth: usize) -> Step<Value> {
         self.pos += 1;
-        let mut items = Vec::new();
         if self.flow_indicator(parent)? == b']' {
             self.pos += 1;
-            return Ok(Value::List(items));
+            return Ok(Value::List(Vec::new()));
         }
+        let start = self.items.len();
         loop {
             self.skip_flow_space(parent)?;
-            items.push(self.flow_node(parent, depth + 1, None)?);
+            let item = self.flow_node(parent, depth + 1, None)?;
+            self.items.push(item);
             match self.flow_indicator(parent)? {
                 b',' => self.pos += 1,
                 b']' => {
                     self.pos += 1;
-                    return Ok(Value::List(items));
+                    return Ok(self.finish_sequence(start));
                 }
                 _ => return Err(GiveUp),
             }
@@ -713,11 +749,11 @@ impl<'t> Reader<'t> {
         mut positions: Option<&mut PositionTree>,
     ) -> Step<Value> {
         self.pos += 1;
-        let mut map = Map::new();
         if self.flow_indicator(parent)? == b'}' {
             self.pos += 1;
-            return Ok(Value::Map(map));
+            return Ok(Value::Map(Map::new()));
         }
+        let start = self.entries.len();
         loop {
             self.skip_flow_space(parent)?;
             let mark = self.mark();
@@ -740,12 +776,12 @@ impl<'t> Reader<'t> {
             self.skip_spaces();
             let mut child = key_positions(&positions, depth, mark);
             let value = self.flow_node(parent, depth + 1, child.as_mut())?;
-            insert_entry(&mut map, positions.as_deref_mut(), key, value, child);
+            self.add_entry(positions.as_deref_mut(), key, value, child);
             match self.flow_indicator(parent)? {
                 b',' => self.pos += 1,
                 b'}' => {
                     self.pos += 1;
-                    return Ok(Value::Map(map));
+                    return Ok(self.finish_mapping(start));
                 }
                 _ => return Err(GiveUp),
             }
@@ -822,22 +858,6 @@ fn key_positions(
         mark: Some(mark),
         ..PositionTree::default()
     })
-}
-
-/// Adds `key: value` to a mapping being read (a repeated key keeps its
-/// place and takes the new value), and the key's positions to the
-/// mapping's.
-fn insert_entry(
-    map: &mut Map,
-    positions: Option<&mut PositionTree>,
-    key: Key,
-    value: Value,
-    key_positions: Option<PositionTree>,
-) {
-    if let (Some(tree), Some(child)) = (positions, key_positions) {
-        tree.children.insert(key.to_string(), child);
-    }
-    map.insert(key, value);
 }
 
 /// Whether a plain scalar cannot start with `first` (then `second`): an

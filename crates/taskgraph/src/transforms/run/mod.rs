@@ -356,12 +356,11 @@ fn use_fetches(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec
 
     let positioned: Vec<(usize, TaskDesc)> = tasks.into_iter().enumerate().collect();
     ordered::try_map_owned(positioned, |(position, mut task)| {
-        let location = task.location(config.kind);
         let fetches = task.fields.shift_remove("fetches");
         if let Some(Value::Map(fetches)) = fetches.filter(Value::is_truthy) {
             let own_prefix = |label: &str| prefixes.at_or_before(position, label);
             add_fetches(config, &sources, &own_prefix, &mut task, &fetches)
-                .map_err(|e| e.at(&location))?;
+                .map_err(|e| e.at(&task.location(config.kind)))?;
         }
         Ok(task)
     })
