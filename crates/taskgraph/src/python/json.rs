@@ -196,19 +196,26 @@ impl Sink for StringSink<'_> {
 
 const FLUSH_AT: usize = 64 * 1024;
 
-/// `node` as text, indented as if `depth` levels deep.
-fn render_at(
-    node: &JsonNode<'_>,
+/// `node` as text, indented as if `depth` levels deep. `scratch` holds
+/// the sorting vectors of an earlier call, to be used again.
+fn render_at<'v>(
+    node: &JsonNode<'v>,
     style: JsonStyle,
     depth: usize,
     capacity: usize,
+    scratch: &mut Scratch<'v>,
 ) -> Result<String> {
     let mut text = String::with_capacity(capacity);
     let mut emitter = Emitter::new(StringSink(&mut text), style);
     emitter.depth = depth;
-    emitter.node(node)?;
-    Ok(text)
+    emitter.scratch = std::mem::take(scratch);
+    let result = emitter.node(node);
+    *scratch = std::mem::take(&mut emitter.scratch);
+    result.map(|()| text)
 }
+
+/// One reusable vector per nesting level for sorting a map's entries.
+type Scratch<'v> = Vec<Vec<(&'v str, &'v Value)>>;
 
 /// Entries of one object rendered together in parallel.
 const PARALLEL_ENTRIES: usize = 64;
@@ -258,7 +265,7 @@ struct Emitter<'v, S> {
     style: JsonStyle,
     depth: usize,
     /// One reusable vector per nesting level for sorting a map's entries.
-    scratch: Vec<Vec<(&'v str, &'v Value)>>,
+    scratch: Scratch<'v>,
 }
 
 impl<'v, S: Sink> Emitter<'v, S> {
@@ -364,11 +371,16 @@ impl<'v, S: Sink> Emitter<'v, S> {
         let mut capacity = 0;
         for (batch_number, batch) in order.chunks(PARALLEL_ENTRIES).enumerate() {
             let (style, depth) = (self.style, self.depth);
-            let render = |&i: &usize| render_at(&entries[i].1, style, depth, capacity);
+            let render = |scratch: &mut Scratch<'v>, &i: &usize| {
+                render_at(&entries[i].1, style, depth, capacity, scratch)
+            };
             let rendered: Vec<Result<String>> = if batch.len() < PARALLEL_ENTRIES {
-                batch.iter().map(render).collect()
+                let mut scratch = std::mem::take(&mut self.scratch);
+                let rendered = batch.iter().map(|i| render(&mut scratch, i)).collect();
+                self.scratch = scratch;
+                rendered
             } else {
-                batch.par_iter().map(render).collect()
+                batch.par_iter().map_init(Scratch::new, render).collect()
             };
             let mut batch_bytes = 0;
             for (offset, (&index, text)) in batch.iter().zip(rendered).enumerate() {
@@ -466,11 +478,16 @@ impl<'v, S: Sink> Emitter<'v, S> {
             return;
         }
         let out = self.sink.buf();
-        out.push('\n');
-        let mut spaces = self.depth * 2;
+        let spaces = self.depth * 2;
+        if let Some(line_start) = NEWLINE_INDENT.get(..1 + spaces) {
+            out.push_str(line_start);
+            return;
+        }
+        out.push_str(NEWLINE_INDENT);
+        let mut spaces = spaces + 1 - NEWLINE_INDENT.len();
         while spaces > 0 {
-            let chunk = spaces.min(INDENT.len());
-            out.push_str(&INDENT[..chunk]);
+            let chunk = spaces.min(NEWLINE_INDENT.len() - 1);
+            out.push_str(&NEWLINE_INDENT[1..=chunk]);
             spaces -= chunk;
         }
     }
@@ -485,7 +502,8 @@ impl<'v, S: Sink> Emitter<'v, S> {
     }
 }
 
-const INDENT: &str = "                                                                ";
+/// A line break and the indentation of the pretty layout, 32 levels deep.
+const NEWLINE_INDENT: &str = "\n                                                                ";
 
 /// Ints in decimal without going through `fmt`.
 fn write_int(out: &mut String, value: i64) {
@@ -556,20 +574,26 @@ pub(super) fn write_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Whether no byte of `bytes` needs escaping, eight at a time; the last
-/// partial word is padded with spaces, which need none.
+/// Whether no byte of `bytes` needs escaping, eight at a time. The tail
+/// of a text of eight bytes or more is its last eight bytes (which
+/// overlap the word before); a text of four to seven bytes is two
+/// overlapping halves, each filled up with spaces, which need no escape.
 fn all_plain_bytes(bytes: &[u8]) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        if !all_plain(u64::from_le_bytes(word.try_into().unwrap_or_default())) {
-            return false;
+    const SPACES_ABOVE: u64 = 0x2020_2020 << 32;
+    let half = |at: usize| {
+        let four: [u8; 4] = bytes[at..at + 4].try_into().unwrap_or_default();
+        u64::from(u32::from_le_bytes(four)) | SPACES_ABOVE
+    };
+    match bytes.len() {
+        0..=3 => bytes.iter().all(|&byte| PLAIN[usize::from(byte)]),
+        4..=7 => all_plain(half(0)) && all_plain(half(bytes.len() - 4)),
+        _ => {
+            bytes
+                .chunks_exact(8)
+                .all(|word| all_plain(u64::from_le_bytes(word.try_into().unwrap_or_default())))
+                && all_plain(words::trailing_word(bytes))
         }
     }
-    let mut last = [b' '; 8];
-    for (slot, byte) in last.iter_mut().zip(words.remainder()) {
-        *slot = *byte;
-    }
-    all_plain(u64::from_le_bytes(last))
 }
 
 /// The body of a string literal that holds something to escape.
