@@ -69,11 +69,11 @@ pub fn merge_into(dest: &mut Value, source: &Value) {
 
 fn merge_entry(dest: &mut Map, key: &str, value: &Value) {
     if is_keyed_by(value) {
-        dest.insert(key.to_owned(), value.clone());
+        dest.insert(key, value.clone());
         return;
     }
     let Some(existing) = dest.get_mut(key) else {
-        dest.insert(key.to_owned(), value.clone());
+        dest.insert(key, value.clone());
         return;
     };
     match (existing, value) {

@@ -103,9 +103,7 @@ pub fn location_of(origin: &Origin, task: &str, kind: &str) -> Location {
 
 /// `map.setdefault(key, {})`, for nested dicts transforms write into.
 pub fn map_entry<'a>(map: &'a mut Map, key: &str) -> &'a mut Map {
-    let slot = map
-        .entry(key.to_owned())
-        .or_insert_with(|| Value::Map(Map::default()));
+    let slot = map.entry(key).or_insert_with(|| Value::Map(Map::default()));
     if !matches!(slot, Value::Map(_)) {
         *slot = Value::Map(Map::default());
     }
@@ -117,9 +115,7 @@ pub fn map_entry<'a>(map: &'a mut Map, key: &str) -> &'a mut Map {
 
 /// `map.setdefault(key, [])` as a list; replaces a non-list value.
 pub fn list_entry<'a>(map: &'a mut Map, key: &str) -> &'a mut Vec<Value> {
-    let slot = map
-        .entry(key.to_owned())
-        .or_insert_with(|| Value::List(Vec::new()));
+    let slot = map.entry(key).or_insert_with(|| Value::List(Vec::new()));
     if !matches!(slot, Value::List(_)) {
         *slot = Value::List(Vec::new());
     }

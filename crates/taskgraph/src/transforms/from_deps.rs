@@ -371,7 +371,7 @@ fn add_fetches(config: &TransformConfig<'_>, task: &mut TaskDesc, fetches: &Map)
                         ))
                         .at_field(&format!("from-deps.fetches.{}", dep.kind))
                     })?;
-                    entry.insert(key.to_owned(), Value::from(value));
+                    entry.insert(key, Value::from(value));
                 }
             }
             formatted.push(Value::Map(entry));

@@ -110,7 +110,7 @@ fn expand(tasks: Vec<TaskDesc>, key: &str, values: &[Value], exclude: &[Map]) ->
                 .insert("name", Value::from(format!("{name}-{value}")));
 
             let matrix = map_entry(map_entry(&mut new_task.fields, "attributes"), "matrix");
-            matrix.insert(key.to_owned(), value.clone());
+            matrix.insert(key, value.clone());
             let excluded = exclude
                 .iter()
                 .any(|rule| rule.iter().all(|(k, v)| matrix.get(k) == Some(v)));

@@ -616,7 +616,7 @@ fn build_generic_worker(
         let mut entry = Map::default();
         for key in ["path", "type"] {
             let value = entry_key(artifact, key, "worker.artifacts")?;
-            entry.insert(key.to_owned(), value.clone());
+            entry.insert(key, value.clone());
         }
         if let Some(name) = artifact.get("name") {
             entry.insert("name", name.clone());

@@ -181,13 +181,13 @@ fn set_defaults(_config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()
         ("needs-sccache", Value::Bool(false)),
     ];
     for (key, value) in defaults {
-        task.fields.entry(key.to_owned()).or_insert(value);
+        task.fields.entry(key).or_insert(value);
     }
 
     let implementation = worker_str(task, "implementation").unwrap_or_default();
     let worker = task.map_entry("worker");
     let mut set = |key: &str, value: Value| {
-        worker.entry(key.to_owned()).or_insert(value);
+        worker.entry(key).or_insert(value);
     };
     match implementation.as_str() {
         "docker-worker" => {
@@ -254,48 +254,56 @@ fn validate(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
 }
 
 fn process_treeherder_metadata(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<()> {
-    let treeherder = task.get("treeherder").cloned().filter(Value::is_truthy);
-    let mut routes = task
-        .get("routes")
-        .cloned()
-        .unwrap_or(Value::List(Vec::new()));
-    let mut extra = task
-        .get("extra")
-        .cloned()
-        .unwrap_or(Value::Map(Map::default()));
-
-    if let Some(treeherder) = treeherder {
-        let mut merged = treeherder_defaults(config.kind)?;
-        if let Value::Map(own) = &treeherder {
-            merged.extend(own.clone());
+    let treeherder = match task.get("treeherder").filter(|t| t.is_truthy()) {
+        None => None,
+        Some(own) => {
+            let mut merged = treeherder_defaults(config.kind)?;
+            if let Value::Map(own) = own {
+                merged.extend(own.iter().map(|(key, value)| (key, value.clone())));
+            }
+            if task
+                .get("extra")
+                .is_some_and(|extra| extra.as_map().is_none())
+            {
+                return Err(Error::schema("`extra` must be a mapping"));
+            }
+            let th = treeherder_section(config, task, &merged)?;
+            let platform = merged.get("platform").cloned().unwrap_or_default();
+            let (project, suffix) = treeherder_project(config);
+            let route = [
+                "tc-treeherder.v2.",
+                &project,
+                suffix,
+                ".",
+                config.params.str_or_empty("head_rev"),
+                ".",
+                config.params.str_or_empty("pushlog_id"),
+            ]
+            .concat();
+            Some((th, platform, route))
         }
-        let extra_map = extra
-            .as_map_mut()
-            .ok_or_else(|| Error::schema("`extra` must be a mapping"))?;
-        let th = treeherder_section(config, task, &merged)?;
-        let platform = merged.get("platform").cloned().unwrap_or_default();
-        extra_map.entry("treeherder-platform").or_insert(platform);
-        map_entry(extra_map, "treeherder").extend(th);
+    };
 
-        let (project, suffix) = treeherder_project(config);
-        let route = [
-            "tc-treeherder.v2.",
-            &project,
-            suffix,
-            ".",
-            config.params.str_or_empty("head_rev"),
-            ".",
-            config.params.str_or_empty("pushlog_id"),
-        ]
-        .concat();
+    // Both keys are set in place (in this order when new), as the
+    // reference assigns them.
+    let routes = task
+        .fields
+        .entry("routes")
+        .or_insert_with(|| Value::List(Vec::new()));
+    if let Some((_, _, route)) = &treeherder {
         routes
             .as_list_mut()
             .ok_or_else(|| Error::schema("`routes` must be a list"))?
-            .push(Value::from(route));
+            .push(Value::from(route.as_str()));
     }
-
-    task.fields.insert("routes", routes);
-    task.fields.insert("extra", extra);
+    let extra = task
+        .fields
+        .entry("extra")
+        .or_insert_with(|| Value::Map(Map::default()));
+    if let (Some((th, platform, _)), Value::Map(extra)) = (treeherder, extra) {
+        extra.entry("treeherder-platform").or_insert(platform);
+        map_entry(extra, "treeherder").extend(th);
+    }
     Ok(())
 }
 

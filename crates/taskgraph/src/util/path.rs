@@ -9,6 +9,9 @@ pub fn normpath(path: &str) -> String {
     if path.is_empty() {
         return ".".to_owned();
     }
+    if is_normal(path) {
+        return path.to_owned();
+    }
     let leading = if path.starts_with("//") && !path.starts_with("///") {
         2
     } else if path.starts_with('/') {
@@ -36,6 +39,14 @@ pub fn normpath(path: &str) -> String {
     } else {
         result
     }
+}
+
+/// Whether `normpath` leaves `path` (not empty) as it is: no repeated
+/// or trailing slash, no `.` or `..` part.
+fn is_normal(path: &str) -> bool {
+    (path == "/" || !path.ends_with('/'))
+        && !path.contains("//")
+        && path.split('/').all(|part| part != "." && part != "..")
 }
 
 /// `posixpath.join(a, b)`: `b` replaces `a` when absolute.

@@ -123,6 +123,12 @@ impl Map {
         self.entries.len()
     }
 
+    /// Makes room for `additional` more entries at once, where a caller
+    /// knows how many it is about to add.
+    pub fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -1,6 +1,7 @@
 //! `run.using: run-task`: commands wrapped by the `run-task` script, which
 //! checks out the repositories and sets up caches before running them.
 
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use sha2::{Digest, Sha256};
@@ -95,12 +96,14 @@ fn worker(ctx: &mut RunContext) -> &mut Map {
     map_entry(&mut ctx.desc, "worker")
 }
 
-fn worker_str(ctx: &RunContext, key: &str) -> String {
-    ctx.desc
-        .get("worker")
-        .and_then(|w| w.get(key))
-        .map(py_str)
-        .unwrap_or_default()
+/// A worker setting as Python's `str()` gives it, `""` when unset;
+/// borrowed when it is a string.
+fn worker_str<'c>(ctx: &'c RunContext, key: &str) -> Cow<'c, str> {
+    match ctx.desc.get("worker").and_then(|w| w.get(key)) {
+        Some(Value::Str(text)) => Cow::Borrowed(text),
+        Some(other) => Cow::Owned(py_str(other)),
+        None => Cow::Borrowed(""),
+    }
 }
 
 fn docker_worker_run_task(config: &TransformConfig<'_>, ctx: &mut RunContext) -> Result<()> {
@@ -121,7 +124,7 @@ fn docker_worker_run_task(config: &TransformConfig<'_>, ctx: &mut RunContext) ->
 }
 
 fn generic_worker_run_task(config: &TransformConfig<'_>, ctx: &mut RunContext) -> Result<()> {
-    let os = worker_str(ctx, "os");
+    let os = worker_str(ctx, "os").into_owned();
     let is_windows = os == "windows";
     let mut command = match ctx
         .run
@@ -379,12 +382,13 @@ fn apply_repo_overrides(repo: &mut RepoConfig, overrides: &Value) -> Result<()> 
 }
 
 fn checkout_dir(ctx: &RunContext) -> String {
-    let os = worker_str(ctx, "os");
-    if os == "windows" {
+    if worker_str(ctx, "os") == "windows" {
         "build".to_owned()
     } else if worker_str(ctx, "implementation") == "docker-worker" {
-        let workdir = ctx.run.get("workdir").map(py_str).unwrap_or_default();
-        workdir + "/checkouts"
+        match ctx.run.get("workdir") {
+            Some(Value::Str(workdir)) => [workdir, "/checkouts"].concat(),
+            workdir => workdir.map(py_str).unwrap_or_default() + "/checkouts",
+        }
     } else {
         "checkouts".to_owned()
     }
@@ -393,7 +397,7 @@ fn checkout_dir(ctx: &RunContext) -> String {
 /// Environment and scopes for a checkout; returns the checkout directory
 /// (`support_vcs_checkout`).
 fn support_vcs_checkout(ctx: &mut RunContext, repos: &[RepoConfig]) -> Result<String> {
-    let os = worker_str(ctx, "os");
+    let os = worker_str(ctx, "os").into_owned();
     if !matches!(os.as_str(), "linux" | "macosx" | "windows") {
         return Err(Error::transform(format!(
             "run-task checkouts need a linux, macosx or windows worker, not `{os}`"
@@ -418,15 +422,14 @@ fn support_vcs_checkout(ctx: &mut RunContext, repos: &[RepoConfig]) -> Result<St
     let names = Map::from_iter(
         repos
             .iter()
-            .map(|r| (r.prefix.clone(), Value::from(r.name.as_str()))),
+            .map(|r| (r.prefix.as_str(), Value::from(r.name.as_str()))),
     );
-    let mut additions = Map::default();
-    additions.insert("HG_STORE_PATH", Value::from(hg_store));
-    additions.insert(
-        "REPOSITORIES",
-        Value::from(python::json_compact(&Value::Map(names), false)?),
-    );
-    additions.insert("VCS_PATH", Value::from(vcs_dir.as_str()));
+    let repositories = python::json_compact(&Value::Map(names), false)?;
+    let env = map_entry(worker(ctx), "env");
+    env.reserve(3 + 6 * repos.len());
+    env.insert("HG_STORE_PATH", Value::from(hg_store));
+    env.insert("REPOSITORIES", Value::from(repositories));
+    env.insert("VCS_PATH", Value::from(vcs_dir.as_str()));
     let mut scopes = Vec::new();
     for repo in repos {
         let upper = repo.prefix.to_uppercase();
@@ -440,7 +443,7 @@ fn support_vcs_checkout(ctx: &mut RunContext, repos: &[RepoConfig]) -> Result<St
         ];
         for (key, value) in fields {
             if let Some(value) = value {
-                additions.insert([&upper, "_", key].concat(), Value::from(value.as_str()));
+                env.insert([&upper, "_", key].concat(), Value::from(value.as_str()));
             }
         }
         if let Some(secret) = repo.ssh_secret_name.as_deref().filter(|s| !s.is_empty()) {
@@ -448,7 +451,6 @@ fn support_vcs_checkout(ctx: &mut RunContext, repos: &[RepoConfig]) -> Result<St
         }
     }
 
-    map_entry(worker(ctx), "env").extend(additions);
     list_entry(&mut ctx.desc, "scopes").extend(scopes);
     if is_docker {
         worker(ctx).insert("taskcluster-proxy", Value::Bool(true));
@@ -458,9 +460,8 @@ fn support_vcs_checkout(ctx: &mut RunContext, repos: &[RepoConfig]) -> Result<St
 
 /// Mounts the caches the task uses (`support_caches`).
 fn support_caches(config: &TransformConfig<'_>, ctx: &mut RunContext) -> Result<()> {
-    let implementation = worker_str(ctx, "implementation");
     let mut base_cache_dir = ".task-cache".to_owned();
-    if implementation == "docker-worker" {
+    if worker_str(ctx, "implementation") == "docker-worker" {
         let workdir = ctx
             .run
             .get("workdir")
@@ -547,7 +548,7 @@ fn checkout_cache_name(config: &TransformConfig<'_>, ctx: &RunContext) -> Result
 
 /// Adds a cache to a docker-worker or generic-worker task (`add_cache`).
 pub fn add_cache(ctx: &mut RunContext, name: &str, mount_point: &str, skip_untrusted: bool) {
-    match worker_str(ctx, "implementation").as_str() {
+    match worker_str(ctx, "implementation").as_ref() {
         "docker-worker" => {
             let cache = Map::from_iter([
                 ("type", Value::from("persistent")),
