@@ -106,6 +106,8 @@ pub struct DictSchema {
     /// Field positions by name, built on first use for large schemas (the
     /// task description has dozens of fields, checked for every task).
     index: OnceLock<HashMap<&'static str, usize>>,
+    /// How many fields are required, counted on first use.
+    required_count: OnceLock<usize>,
 }
 
 /// A required field.
@@ -201,6 +203,7 @@ impl DictSchema {
     pub fn extend(mut self, fields: impl IntoIterator<Item = Field>) -> Self {
         for field in fields {
             self.index = OnceLock::new();
+            self.required_count = OnceLock::new();
             match self.fields.iter_mut().find(|f| f.name == field.name) {
                 Some(existing) => *existing = field,
                 None => self.fields.push(field),
@@ -333,25 +336,48 @@ impl DictSchema {
     ) -> Result<(), Failure> {
         let extra = self.extra.unwrap_or(inherited);
 
+        // The keys of a map are distinct, so counting the required and
+        // exclusive fields met on the way tells whether the field lists
+        // need a look at all.
+        let mut required = 0;
+        let mut exclusive = 0;
         for (key, item) in map {
+            let field = self.field_named(key);
+            if let Some(field) = field {
+                required += usize::from(field.required);
+                exclusive += usize::from(field.exclusive_group.is_some());
+            }
             path.push(key);
-            let result = self.check_entry(key, item, extra, path);
+            let result = self.check_entry(key, field, item, extra, path);
             path.pop();
             result?;
         }
 
-        self.check_required(map, path)?;
-        self.check_exclusive(map, path)
+        if required < self.required_fields() {
+            self.check_required(map, path)?;
+        }
+        if exclusive > 1 {
+            self.check_exclusive(map, path)?;
+        }
+        Ok(())
+    }
+
+    /// How many fields are required (counted once per schema).
+    fn required_fields(&self) -> usize {
+        *self
+            .required_count
+            .get_or_init(|| self.fields.iter().filter(|f| f.required).count())
     }
 
     fn check_entry<'v>(
         &self,
         key: &str,
+        field: Option<&Field>,
         item: &'v Value,
         extra: Extra,
         path: &mut Path<'v>,
     ) -> Result<(), Failure> {
-        if let Some(field) = self.field_named(key) {
+        if let Some(field) = field {
             return field.schema.check(item, extra, path);
         }
         for (rule, schema) in &self.key_rules {
