@@ -23,10 +23,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 // Generation builds and drops millions of small trees from two threads;
-// jemalloc serves that about twice as fast as the system allocator (see
-// docs/benchmarks.md).
+// mimalloc serves that about twice as fast as the system allocator and a
+// little faster than jemalloc (see docs/benchmarks.md). It is built
+// without transparent huge pages: they save page faults, but on a host
+// whose free memory is fragmented the kernel compacts memory to make
+// them, which held some runs up for a second.
 #[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use crate::cli::{Cli, Command};
 
