@@ -285,15 +285,28 @@ pub fn generate(
     // The project's own parts, when config.yml names a hook for them.
     let project_registry = registry.for_project(&graph_config)?;
     let registry: &Registry = &project_registry;
-    // Listing the committed files (for resource hashes) takes a git call
-    // that neither the parameters' own git calls nor the kinds wait for.
-    graph_config.prefetch_tracked_files();
-    let mut parameters = load_parameters(registry, options, &graph_config)?;
+    // The kind files are read while the parameters load: their git calls
+    // (`files_changed`) leave a core free. Which kinds are wanted is known
+    // only from the parameters; nearly always it is all of them, and the
+    // files read ahead are used. Otherwise they are read again, and what
+    // reading them ahead found (errors included) is dropped.
+    let (parameters, all_kinds) = rayon::join(
+        || load_parameters(registry, options, &graph_config),
+        || discover_kinds(registry, &root, &graph_config, &[]),
+    );
+    let mut parameters = parameters?;
     parameters.default_empty_filters();
     parameters.add_reused_tasks(&options.reused_tasks);
     lap("config and parameters", &mut timings);
 
-    let (kinds, full_task_set) = load_all_kinds(registry, &root, &graph_config, &parameters)?;
+    let target_kinds = target_kinds(&parameters);
+    let kinds = if target_kinds.is_empty() {
+        all_kinds?
+    } else {
+        discover_kinds(registry, &root, &graph_config, &target_kinds)?
+    };
+    let (kinds, full_task_set) =
+        load_all_kinds(registry, kinds, &target_kinds, &graph_config, &parameters)?;
     if options.verify {
         project_checks(
             registry,
@@ -482,15 +495,35 @@ fn target_kinds(parameters: &Parameters) -> Vec<String> {
     kinds
 }
 
-fn load_all_kinds(
+/// Reads the kind files of `target_kinds` and the kinds they depend on
+/// (all kinds when empty).
+fn discover_kinds(
     registry: &Registry,
     root: &ProjectRoot,
     graph_config: &GraphConfig,
+    target_kinds: &[String],
+) -> Result<IndexMap<String, Kind>> {
+    let kinds = kind::discover(root, target_kinds)?;
+    // Listing the committed files (for resource hashes) takes a git call,
+    // made in the background from here on, and only when a kind may hash
+    // files: the process it starts slows everything around it.
+    if kinds
+        .values()
+        .any(|kind| kind.reads_repository_files(registry))
+    {
+        graph_config.prefetch_tracked_files();
+    }
+    Ok(kinds)
+}
+
+fn load_all_kinds(
+    registry: &Registry,
+    kinds: IndexMap<String, Kind>,
+    target_kinds: &[String],
+    graph_config: &GraphConfig,
     parameters: &Parameters,
 ) -> Result<(Vec<String>, TaskSet)> {
-    let target_kinds = target_kinds(parameters);
-    let kinds = kind::discover(root, &target_kinds)?;
-    let waves = kind::kind_waves(&kinds, &target_kinds)?;
+    let waves = kind::kind_waves(&kinds, target_kinds)?;
 
     let load_order: Vec<String> = waves.into_iter().flatten().collect();
     let loaded = load_kinds_as_ready(

@@ -84,6 +84,32 @@ impl Kind {
         }))
     }
 
+    /// Whether loading this kind may hash committed files of the
+    /// repository: one of its transform sequences, or the `run.using` of
+    /// its defaults or tasks, is noted for it in `registry`. A kind that
+    /// takes tasks from other files counts as one that may.
+    pub fn reads_repository_files(&self, registry: &Registry) -> bool {
+        if self.config.contains_key("tasks-from") {
+            return true;
+        }
+        let transforms = self.config.get("transforms").and_then(Value::as_list);
+        if transforms
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .any(|name| registry.transforms_read_repository_files(name))
+        {
+            return true;
+        }
+        let defaults = self.config.get("task-defaults");
+        let tasks = self.config.get("tasks").and_then(Value::as_map);
+        defaults
+            .into_iter()
+            .chain(tasks.into_iter().flat_map(|tasks| tasks.values()))
+            .filter_map(|task| task.get_path("run.using").and_then(Value::as_str))
+            .any(|using| registry.run_using_reads_repository_files(using))
+    }
+
     /// The kinds this kind depends on directly.
     pub fn dependencies(&self) -> Result<Vec<String>> {
         match self.config.get("kind-dependencies") {

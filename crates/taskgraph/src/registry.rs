@@ -9,7 +9,7 @@
 //! pipeline, or a tool of your own) register their parts next to the
 //! built-in ones.
 
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -123,6 +123,18 @@ pub struct Registry {
     parameters: ParameterSchema,
     project_hooks: BTreeMap<String, ProjectHook>,
     verifications: Vec<(VerifyPhase, String, VerifyFn)>,
+    /// Transform sequences and `run.using` names that hash committed files
+    /// of the repository (the resources of cached tasks).
+    reading_repository_files: ReadsRepositoryFiles,
+}
+
+/// What reads the list of committed files: a kind naming one of these has
+/// the list made in the background while other work goes on, and a kind
+/// naming none does not pay for the `git` call.
+#[derive(Debug, Clone, Default)]
+struct ReadsRepositoryFiles {
+    transforms: HashSet<String>,
+    run_using: HashSet<String>,
 }
 
 impl fmt::Debug for Registry {
@@ -151,6 +163,33 @@ impl Registry {
             registry.add_strategy(name, strategy);
         }
         registry
+    }
+
+    /// Notes that the transform sequence `name` hashes committed files of
+    /// the repository.
+    pub fn note_transforms_read_repository_files(&mut self, name: &str) {
+        self.reading_repository_files
+            .transforms
+            .insert(normalize_transform_name(name));
+    }
+
+    /// Notes that `run.using: using` hashes committed files.
+    pub fn note_run_using_reads_repository_files(&mut self, using: &str) {
+        self.reading_repository_files
+            .run_using
+            .insert(using.to_owned());
+    }
+
+    /// Whether the transform sequence `name` hashes committed files.
+    pub fn transforms_read_repository_files(&self, name: &str) -> bool {
+        self.reading_repository_files
+            .transforms
+            .contains(&normalize_transform_name(name))
+    }
+
+    /// Whether `run.using: using` hashes committed files.
+    pub fn run_using_reads_repository_files(&self, using: &str) -> bool {
+        self.reading_repository_files.run_using.contains(using)
     }
 
     /// Registers a transform sequence under its Python name

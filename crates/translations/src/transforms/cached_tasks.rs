@@ -36,6 +36,8 @@ pub const NAME: &str = "translations_taskgraph.transforms.cached_tasks";
 
 pub fn register(registry: &mut Registry) {
     registry.add_transforms(NAME, transforms());
+    // Digests hash the files `attributes.cache.resources` names.
+    registry.note_transforms_read_repository_files(NAME);
 }
 
 /// The reference's sequence: validate, resolve `resources`, build the

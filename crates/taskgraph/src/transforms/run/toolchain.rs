@@ -43,6 +43,8 @@ static SCHEMA: LazyLock<Arc<Schema>> = LazyLock::new(|| {
 });
 
 pub fn register(registry: &mut Registry) {
+    // Toolchain digests hash the script and the `resources` patterns.
+    registry.note_run_using_reads_repository_files("toolchain-script");
     let defaults = Map::from_iter([("sparse-profile", Value::from("toolchain-build"))]);
     for (implementation, build) in [
         (
