@@ -45,6 +45,7 @@ pub fn decision(cli: &Cli) -> Result<(), Error> {
 
 /// Writes every artifact into `staged`.
 pub(crate) fn write_artifacts(generation: &Generation, staged: &mut Staged) -> Result<(), Error> {
+    generation.parameters.read_deferred()?;
     let parameters = Value::Map(generation.parameters.as_map().clone());
     staged.write("parameters.yml", |out| {
         let text = yaml::safe_dump(&parameters)?;

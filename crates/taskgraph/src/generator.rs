@@ -297,6 +297,10 @@ pub fn generate(
     let mut parameters = parameters?;
     parameters.default_empty_filters();
     parameters.add_reused_tasks(&options.reused_tasks);
+    if until >= Phase::Optimized {
+        // The optimizer's strategies may read `files_changed`.
+        parameters.read_deferred_in_background();
+    }
     lap("config and parameters", &mut timings);
 
     let target_kinds = target_kinds(&parameters);
@@ -381,6 +385,7 @@ pub fn generate(
     }
 
     if until >= Phase::Optimized {
+        generation.parameters.read_deferred()?;
         let optimized = optimize_phase(registry, options, &generation)?;
         lap("optimization", &mut timings);
         if until >= Phase::Morphed {

@@ -11,12 +11,12 @@
 //! [`ParameterSchema::extend`] (translations adds `training_config`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::python;
 use crate::schema::{DictSchema, Extra, Field, Schema, dict, opt, req, str_list, str_map};
 use crate::value::{Map, Value};
@@ -136,7 +136,8 @@ fn base_defaults(ctx: &DefaultsContext<'_>) -> Result<Map> {
     d.insert("do_not_optimize", Value::List(vec![]));
     d.insert("enable_always_target", true.into());
     d.insert("existing_tasks", Value::Map(Map::default()));
-    d.insert("files_changed", Value::str_list(facts.changed_files));
+    // Read from git only when asked for (see `ChangedFiles`).
+    d.insert(FILES_CHANGED, Value::List(Vec::new()));
     d.insert("filters", Value::str_list(["target_tasks_method"]));
     d.insert(
         "head_ref",
@@ -177,7 +178,6 @@ struct RepoFacts {
     branch: Option<String>,
     head_rev: String,
     tool: &'static str,
-    changed_files: Vec<String>,
 }
 
 impl RepoFacts {
@@ -206,9 +206,6 @@ impl RepoFacts {
         if ctx.needs_any(&["head_ref"]) {
             facts.branch = repo.branch()?;
         }
-        if ctx.needs_any(&["files_changed"]) {
-            facts.changed_files = repo.unstaged_added_or_modified()?;
-        }
         Ok(facts)
     }
 
@@ -219,7 +216,6 @@ impl RepoFacts {
             branch: None,
             head_rev: String::new(),
             tool,
-            changed_files: Vec::new(),
         }
     }
 }
@@ -238,8 +234,46 @@ fn read_version(repo_root: &Path) -> Option<String> {
 /// Checked, read-only parameters.
 #[derive(Debug, Clone)]
 pub struct Parameters {
+    /// The values, `files_changed` standing in as an empty list while it
+    /// is still to be read from git.
     values: Map,
     spec: Option<String>,
+    /// `files_changed`, when the parameters file leaves it out and the
+    /// repository is a git checkout.
+    changed_files: Option<Arc<ChangedFiles>>,
+    /// `values` with `files_changed` read, made the first time all the
+    /// values are wanted.
+    complete: OnceLock<Map>,
+}
+
+const FILES_CHANGED: &str = "files_changed";
+
+/// The default of `files_changed`: the files of the work tree added or
+/// modified since HEAD, read from git once, and only when asked for. Of
+/// all the parameters, only some optimization strategies and the written
+/// `parameters.yml` look at it, and its `git diff` takes milliseconds,
+/// which most generations need not spend.
+#[derive(Debug)]
+struct ChangedFiles {
+    repo_root: PathBuf,
+    files: OnceLock<std::result::Result<Value, String>>,
+}
+
+impl ChangedFiles {
+    fn value(&self) -> std::result::Result<&Value, &str> {
+        self.files
+            .get_or_init(|| {
+                let repo = vcs::Repository::open(&self.repo_root);
+                repo.unstaged_added_or_modified()
+                    .map(Value::str_list)
+                    .map_err(|e| match e.kind() {
+                        ErrorKind::Vcs(message) => message.clone(),
+                        _ => e.to_string(),
+                    })
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
 }
 
 /// How to load parameters.
@@ -268,12 +302,23 @@ impl Parameters {
         for (key, value) in &options.overrides {
             values.insert(key, value.clone());
         }
+        let mut changed_files = None;
         if !options.strict {
+            if !values.contains_key(FILES_CHANGED)
+                && let Some(Checkout::Git(repo)) = vcs::find_checkout(&options.repo_root)
+            {
+                changed_files = Some(Arc::new(ChangedFiles {
+                    repo_root: repo.root().to_owned(),
+                    files: OnceLock::new(),
+                }));
+            }
             fill_defaults(&mut values, &options.repo_root, schema)?;
         }
         let params = Parameters {
             values,
             spec: spec.map(|p| p.display().to_string()),
+            changed_files,
+            complete: OnceLock::new(),
         };
         params.check(options.strict, schema).map_err(|e| {
             let Some(path) = spec else { return e };
@@ -320,7 +365,12 @@ impl Parameters {
 
     /// Wraps already-checked values (tests, embedding tools).
     pub fn from_map(values: Map) -> Parameters {
-        Parameters { values, spec: None }
+        Parameters {
+            values,
+            spec: None,
+            changed_files: None,
+            complete: OnceLock::new(),
+        }
     }
 
     fn check(&self, strict: bool, schema: &ParameterSchema) -> Result<()> {
@@ -331,8 +381,51 @@ impl Parameters {
             .map_err(|e| Error::params(e.kind().to_string()).at(e.location()))
     }
 
+    /// A parameter by name. A `files_changed` that git could not give is
+    /// missing here; [`Parameters::read_deferred`] tells why.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.values.get(key)
+        match &self.changed_files {
+            Some(changed) if key == FILES_CHANGED => changed.value().ok(),
+            _ => self.values.get(key),
+        }
+    }
+
+    /// The parameter at a dotted path, looked up as the reference's
+    /// `deep_get` does (`training_config.experiment.src`).
+    pub fn deep_get(&self, dotted: &str) -> Result<Option<&Value>> {
+        let first = dotted.split('.').next().unwrap_or_default();
+        let values = if first == FILES_CHANGED {
+            self.as_map()
+        } else {
+            &self.values
+        };
+        crate::template::deep_get(values, dotted)
+    }
+
+    /// Reads what is still to be read from git now, reporting its failure.
+    pub fn read_deferred(&self) -> Result<()> {
+        match &self.changed_files {
+            Some(changed) => changed
+                .value()
+                .map(|_| ())
+                .map_err(|message| Error::new(ErrorKind::Vcs(message.to_owned()))),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts reading what is still to be read from git on a thread of its
+    /// own, for a generation that will want it.
+    pub fn read_deferred_in_background(&self) {
+        if let Some(changed) = &self.changed_files {
+            let changed = Arc::clone(changed);
+            // A thread that cannot be started leaves the reading to the
+            // first to ask.
+            let _detached = std::thread::Builder::new()
+                .name("git-diff".into())
+                .spawn(move || {
+                    let _ = changed.value();
+                });
+        }
     }
 
     /// Turns an empty `filters` list into `["target_tasks_method"]`.
@@ -341,6 +434,7 @@ impl Parameters {
     /// parameters' own (empty) list before it loads any kind, so transforms
     /// and the written `parameters.yml` see the filter it runs.
     pub(crate) fn default_empty_filters(&mut self) {
+        self.complete = OnceLock::new();
         if let Some(Value::List(filters)) = self.values.get_mut("filters")
             && filters.is_empty()
         {
@@ -354,6 +448,7 @@ impl Parameters {
         if reused.is_empty() {
             return;
         }
+        self.complete = OnceLock::new();
         let mut merged = Map::default();
         for (label, task_id) in reused {
             merged.insert(label.as_str(), Value::from(task_id.as_str()));
@@ -388,12 +483,26 @@ impl Parameters {
             .unwrap_or_default()
     }
 
+    /// All the values, `files_changed` read from git if it was still to
+    /// be (an empty list if git could not give it).
     pub fn as_map(&self) -> &Map {
-        &self.values
+        let Some(changed) = &self.changed_files else {
+            return &self.values;
+        };
+        self.complete.get_or_init(|| {
+            let mut values = self.values.clone();
+            if let Ok(files) = changed.value() {
+                values.insert(FILES_CHANGED, files.clone());
+            }
+            values
+        })
     }
 
     pub fn into_map(self) -> Map {
-        self.values
+        match self.changed_files {
+            Some(_) => self.as_map().clone(),
+            None => self.values,
+        }
     }
 
     /// The source of these parameters, as given.
@@ -466,7 +575,8 @@ impl Parameters {
     /// The first 12 hex digits of the SHA-256 of the compact sorted JSON,
     /// as the reference logs it.
     pub fn id(&self) -> Result<String> {
-        let json = python::json_compact(&Value::Map(self.values.clone()), true)?;
+        self.read_deferred()?;
+        let json = python::json_compact(&Value::Map(self.as_map().clone()), true)?;
         let digest = Sha256::digest(json.as_bytes());
         Ok(format!("{digest:x}")[..12].to_owned())
     }
@@ -628,6 +738,65 @@ mod tests {
         assert_eq!(params.str("owner").unwrap(), "nobody@mozilla.com");
         assert_eq!(params.str("repository_type").unwrap(), "git");
         assert_eq!(params.get("files_changed"), Some(&Value::List(vec![])));
+    }
+
+    #[test]
+    fn files_changed_is_read_from_git_when_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir.path())
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@example.com")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@example.com")
+                .status()
+                .unwrap();
+            assert!(status.success(), "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::write(dir.path().join("a.txt"), "one").unwrap();
+        let path = write(dir.path(), "p.yml", "level: '1'\n");
+        git(&["add", "."]);
+        git(&["commit", "-q", "-m", "one"]);
+        std::fs::write(dir.path().join("a.txt"), "two").unwrap();
+
+        let options = LoadOptions {
+            repo_root: dir.path().to_owned(),
+            ..LoadOptions::default()
+        };
+        let params = Parameters::load(Some(&path), &options, &ParameterSchema::default()).unwrap();
+        // Still to be read: the placeholder is not what lookups see.
+        assert_eq!(
+            params.get("files_changed"),
+            Some(&Value::str_list(["a.txt"]))
+        );
+        assert_eq!(
+            params.deep_get("files_changed").unwrap(),
+            Some(&Value::str_list(["a.txt"]))
+        );
+        params.read_deferred().unwrap();
+        // In the complete values it keeps the place defaults give it.
+        let keys: Vec<&str> = params.as_map().keys().collect();
+        let at = keys.iter().position(|k| *k == "files_changed").unwrap();
+        assert_eq!(keys[at - 1], "existing_tasks");
+        assert_eq!(
+            params.as_map().get("files_changed"),
+            Some(&Value::str_list(["a.txt"]))
+        );
+        assert_eq!(
+            params.clone().into_map().get("files_changed"),
+            Some(&Value::str_list(["a.txt"]))
+        );
+
+        // Given in the file, it is used as it is.
+        let given = write(dir.path(), "q.yml", "files_changed: [b.txt]\n");
+        let params = Parameters::load(Some(&given), &options, &ParameterSchema::default()).unwrap();
+        assert_eq!(
+            params.get("files_changed"),
+            Some(&Value::str_list(["b.txt"]))
+        );
     }
 
     #[test]

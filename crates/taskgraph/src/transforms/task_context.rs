@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use crate::error::{Error, Result};
 use crate::python::object_type_name;
 use crate::schema::{Extra, Schema, dict, opt, req, str_list, str_map};
-use crate::template::{deep_get, substitute_fields};
+use crate::template::substitute_fields;
 use crate::transform::{TaskDesc, TransformConfig, TransformRef, per_task, validate};
 use crate::value::{Map, Value};
 use crate::yaml;
@@ -89,17 +89,17 @@ fn from_parameters(config: &TransformConfig<'_>, spec: Option<Value>) -> Result<
     let Some(Value::Map(spec)) = spec else {
         return Ok(out);
     };
-    let params = config.params.as_map();
+    let params = config.params;
     for (var, path) in spec {
         let field = || format!("task-context.from-parameters.{var}");
         match path {
             Value::Str(path) => {
-                let value = deep_get(params, &path).map_err(|e| e.at_field(&field()))?;
+                let value = params.deep_get(&path).map_err(|e| e.at_field(&field()))?;
                 out.insert(var, value.cloned().unwrap_or(Value::Null));
             }
             Value::List(choices) => {
                 for choice in choices.iter().filter_map(Value::as_str) {
-                    let value = deep_get(params, choice).map_err(|e| e.at_field(&field()))?;
+                    let value = params.deep_get(choice).map_err(|e| e.at_field(&field()))?;
                     if let Some(value) = value.filter(|v| !v.is_null()) {
                         out.insert(var, value.clone());
                         break;

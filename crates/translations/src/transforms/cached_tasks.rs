@@ -26,7 +26,6 @@ use taskgraph::transform::{
 use taskgraph::{Error, Map, Registry, Result, Value};
 
 use super::resolve_upload_bucket::resolve_keyed_field;
-use taskgraph::template::deep_get;
 
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -328,7 +327,9 @@ fn first_set_parameter(config: &TransformConfig<'_>, choices: &[Value]) -> Resul
 /// The parameter at a dotted path (`training_config.experiment.src`), looked
 /// up the way the pipeline's `deep_get` does.
 fn parameter<'p>(config: &'p TransformConfig<'_>, dotted: &str) -> Result<Option<&'p Value>> {
-    deep_get(config.params.as_map(), dotted)
+    config
+        .params
+        .deep_get(dotted)
         .map_err(|e| e.at_field("attributes.cache.from-parameters"))
 }
 

@@ -10,6 +10,7 @@
 //! every kind go through this, so the dropped stages are listed in full:
 //! upload tasks depend on pipeline tasks without being linked to each other.
 
+use taskgraph::params::Parameters;
 use taskgraph::python::py_str;
 use taskgraph::transform::{TaskDesc, TransformConfig, TransformRef, batch};
 use taskgraph::{Error, Map, Registry, Result, Value};
@@ -30,7 +31,7 @@ pub fn transforms() -> Vec<TransformRef> {
 }
 
 fn apply_continuation(config: &TransformConfig<'_>, tasks: Vec<TaskDesc>) -> Result<Vec<TaskDesc>> {
-    let plan = Continuation::from_params(config.params.as_map())?;
+    let plan = Continuation::from_params(config.params)?;
 
     let mut kept = Vec::with_capacity(tasks.len());
     for mut task in tasks {
@@ -94,7 +95,7 @@ const REPLACED_BY_DISTILLATION_CORPUS: &[&str] = &[
 ];
 
 impl Continuation {
-    fn from_params(params: &Map) -> Result<Continuation> {
+    fn from_params(params: &Parameters) -> Result<Continuation> {
         let training_config = params
             .get("training_config")
             .ok_or_else(|| Error::params("taskgraph parameter `training_config` not found"))?;

@@ -9,13 +9,12 @@
 
 use std::sync::LazyLock;
 
+use taskgraph::params::Parameters;
 use taskgraph::schema::{Extra, Schema, dict, req};
 use taskgraph::transform::{
     TaskDesc, TransformConfig, TransformRef, map_entry, per_task, validate,
 };
 use taskgraph::{Error, Map, Registry, Result, Value};
-
-use taskgraph::template::deep_get;
 
 const NAME: &str = "translations_taskgraph.transforms.marian_args:transforms";
 
@@ -52,7 +51,7 @@ fn render_command(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<(
         );
     };
 
-    let options = parameter_mapping(config.params.as_map(), &parameter)?;
+    let options = parameter_mapping(config.params, &parameter)?;
     let marian_args = command_line_options(options);
 
     let context = task_context(&mut task.fields)?;
@@ -75,9 +74,10 @@ fn render_command(config: &TransformConfig<'_>, task: &mut TaskDesc) -> Result<(
 /// The mapping at the dotted `parameter` path (the pipeline's `deep_get` on
 /// the parameters); the reference fails calling `.items()` on anything
 /// else, including a path that leads nowhere.
-fn parameter_mapping<'p>(params: &'p Map, parameter: &str) -> Result<&'p Map> {
-    let found =
-        deep_get(params, parameter).map_err(|e| e.at_field("marian-args.from-parameters"))?;
+fn parameter_mapping<'p>(params: &'p Parameters, parameter: &str) -> Result<&'p Map> {
+    let found = params
+        .deep_get(parameter)
+        .map_err(|e| e.at_field("marian-args.from-parameters"))?;
 
     match found {
         Some(Value::Map(options)) => Ok(options),
