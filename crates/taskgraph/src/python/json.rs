@@ -426,17 +426,24 @@ impl<'v, S: Sink> Emitter<'v, S> {
             return Ok(());
         }
 
-        let mut entries = self.take_scratch();
-        entries.extend(map.iter());
-        if self.style.sort_keys {
-            entries.sort_unstable_by(|a, b| key_order(a.0, b.0));
-        }
-
         self.sink.buf().push('{');
         self.depth += 1;
-        let result = self.entries(&entries);
+        let result = match map.first() {
+            // Half the maps of a task graph hold one entry, with nothing
+            // to sort.
+            Some(only) if map.len() == 1 => self.entries(&[only]),
+            _ => {
+                let mut entries = self.take_scratch();
+                entries.extend(map.iter());
+                if self.style.sort_keys {
+                    entries.sort_unstable_by(|a, b| key_order(a.0, b.0));
+                }
+                let result = self.entries(&entries);
+                self.give_back_scratch(entries);
+                result
+            }
+        };
         self.depth -= 1;
-        self.give_back_scratch(entries);
         result?;
 
         self.newline();
