@@ -9,6 +9,7 @@
 
 use taskgraph::keyed_by::{KeyedByOptions, WithExtra, evaluate_keyed_by};
 use taskgraph::python::py_str;
+use taskgraph::template::is_keyed_by;
 use taskgraph::transform::{TaskDesc, TransformConfig, TransformRef, per_task};
 use taskgraph::{Error, Map, Registry, Result, Value};
 
@@ -52,6 +53,10 @@ pub(crate) fn resolve_keyed_field(
     let Some(value) = container.get(key) else {
         return Ok(());
     };
+    // Most fields are plain values; resolving one would only copy it back.
+    if !is_keyed_by(value) {
+        return Ok(());
+    }
     let attributes = WithExtra {
         item: container,
         extra,
