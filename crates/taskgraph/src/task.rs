@@ -104,7 +104,6 @@ impl Task {
             .ok_or_else(|| Error::transform("the task has no `task` definition"))?;
         let optimization = desc.shift_remove("optimization").unwrap_or(Value::Null);
         let dependencies = take_dependencies(&mut desc)?;
-
         let soft_dependencies = take_labels(&mut desc, "soft-dependencies")?;
         let if_dependencies = take_labels(&mut desc, "if-dependencies")?;
 

@@ -346,17 +346,12 @@ impl<'t> Reader<'t> {
             return Err(GiveUp);
         }
         let start = self.pos;
-        let end = self.current().end;
-        let mut at = start;
-        while at < end {
-            match self.bytes[at] {
-                b':' if at + 1 == end || self.bytes[at + 1] == b' ' => break,
-                b'#' if self.bytes[at - 1] == b' ' => return Err(GiveUp),
-                _ => at += 1,
-            }
-        }
+        let (at, stop) = self.block_plain_stop(start, self.current().end);
         let text = self.text[start..at].trim_end_matches(' ');
-        if at == end || text.len() > MAX_KEY_LENGTH || resolve::resolve_plain(text) != Tag::Str {
+        if stop != PlainStop::KeyIndicator
+            || text.len() > MAX_KEY_LENGTH
+            || resolve::resolve_plain(text) != Tag::Str
+        {
             return Err(GiveUp);
         }
         self.pos = start + text.len();
@@ -489,26 +484,34 @@ impl<'t> Reader<'t> {
     /// it) without trailing spaces, with reading moved after it, and
     /// whether a comment follows it.
     fn plain_line_from(&mut self, start: usize) -> Step<(&'t str, bool)> {
-        let bytes = self.bytes;
         let end = self.lines[self.line..]
             .iter()
             .find(|l| l.end >= start)
-            .map_or(bytes.len(), |l| l.end);
-        let mut at = start;
-        let mut commented = false;
-        while at < end {
-            match bytes[at] {
-                b':' if at + 1 == end || bytes[at + 1] == b' ' => return Err(GiveUp),
-                b'#' if bytes[at - 1] == b' ' => {
-                    commented = true;
-                    break;
-                }
-                _ => at += 1,
-            }
+            .map_or(self.bytes.len(), |l| l.end);
+        let (at, stop) = self.block_plain_stop(start, end);
+        if stop == PlainStop::KeyIndicator {
+            return Err(GiveUp);
         }
         let text = self.text[start..at].trim_end_matches(' ');
         self.pos = start + text.len();
-        Ok((text, commented))
+        Ok((text, stop == PlainStop::Comment))
+    }
+
+    /// Where plain text in block context from `start` stops on its line
+    /// (which ends at `end`), and at what.
+    fn block_plain_stop(&self, start: usize, end: usize) -> (usize, PlainStop) {
+        let bytes = self.bytes;
+        let mut at = start;
+        while at < end {
+            match bytes[at] {
+                b':' if at + 1 == end || bytes[at + 1] == b' ' => {
+                    return (at, PlainStop::KeyIndicator);
+                }
+                b'#' if at > start && bytes[at - 1] == b' ' => return (at, PlainStop::Comment),
+                _ => at += 1,
+            }
+        }
+        (end, PlainStop::LineEnd)
     }
 
     /// A block sequence whose `-` entries sit at column `indent`.
@@ -564,16 +567,7 @@ impl<'t> Reader<'t> {
                 at < end && self.bytes[at] == b':'
             }
             b'[' | b'{' => false,
-            _ => {
-                while at < end {
-                    match self.bytes[at] {
-                        b':' if at + 1 == end || self.bytes[at + 1] == b' ' => return true,
-                        b'#' if at > self.pos && self.bytes[at - 1] == b' ' => return false,
-                        _ => at += 1,
-                    }
-                }
-                false
-            }
+            _ => self.block_plain_stop(at, end).1 == PlainStop::KeyIndicator,
         }
     }
 
@@ -837,6 +831,16 @@ impl<'t> Reader<'t> {
         self.pos = start + close + 1;
         Ok(&self.text[start..start + close])
     }
+}
+
+/// What ends plain text in block context on its line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PlainStop {
+    /// A `:` followed by a space or the line's end: the text is a key.
+    KeyIndicator,
+    /// A `#` after a space.
+    Comment,
+    LineEnd,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1138,24 +1142,6 @@ tasks:
         read_up_to + 1
     }
 
-    /// A small deterministic generator (splitmix64), so that a failure
-    /// names a case that can be run again.
-    struct Random(u64);
-
-    impl Random {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
-
     /// Bytes that change what YAML means, for the mutations.
     const SIGNIFICANT: &[&str] = &[
         " ", "  ", "\n", ":", ": ", "-", "- ", "#", " #", "'", "\"", "[", "]", "{", "}", ",", "|",
@@ -1164,29 +1150,29 @@ tasks:
     ];
 
     /// A piece of `text` of a few lines, changed in a few random places.
-    fn mutant(text: &str, random: &mut Random) -> String {
+    fn mutant(text: &str, random: &mut fastrand::Rng) -> String {
         let lines: Vec<&str> = text.lines().collect();
-        let start = random.below(lines.len());
-        let length = 1 + random.below(25);
+        let start = random.usize(..lines.len());
+        let length = 1 + random.usize(..25);
         let mut piece: Vec<String> = lines[start..(start + length).min(lines.len())]
             .iter()
             .map(|l| l.to_string())
             .collect();
-        for _ in 0..1 + random.below(3) {
-            let line = random.below(piece.len());
+        for _ in 0..1 + random.usize(..3) {
+            let line = random.usize(..piece.len());
             let chars: Vec<char> = piece[line].chars().collect();
-            let at = random.below(chars.len() + 1);
+            let at = random.usize(..chars.len() + 1);
             let (before, after): (String, String) =
                 (chars[..at].iter().collect(), chars[at..].iter().collect());
-            piece[line] = match random.below(6) {
+            piece[line] = match random.usize(..6) {
                 // Insert something meaningful.
                 0 | 1 => format!(
                     "{before}{}{after}",
-                    SIGNIFICANT[random.below(SIGNIFICANT.len())]
+                    SIGNIFICANT[random.usize(..SIGNIFICANT.len())]
                 ),
                 // Delete a few characters.
                 2 => {
-                    let cut = (at + 1 + random.below(3)).min(chars.len());
+                    let cut = (at + 1 + random.usize(..3)).min(chars.len());
                     format!("{before}{}", chars[cut..].iter().collect::<String>())
                 }
                 // Indent or dedent the line.
@@ -1211,7 +1197,8 @@ tasks:
             .ok()
             .and_then(|n| n.parse().ok())
             .unwrap_or(40);
-        let mut random = Random(7);
+        // Seeded, so that a run can be repeated.
+        let mut random = fastrand::Rng::with_seed(7);
         let mut answered = 0;
         let mut cases = 0;
         for path in repository_yaml_files() {
